@@ -1,0 +1,496 @@
+// The driver: production code that gives the pure core storage, time and a network.
+//
+// One loop, never re-entered: deliver every tick that is due (so a process that was paused
+// delivers all missed ticks before stepping any message), step queued messages and operations,
+// then for the Ready: send what may leave → persist (one durable write) → send what had to wait
+// for it → apply committed entries → advance. Inputs that arrive while a persist is in flight
+// queue up and go out together in the next Ready (group commit: one batch, one write).
+
+import { crc32 } from './crc32.ts';
+import { ConsensusError } from './errors.ts';
+import { RaftCore, type RaftConfig, type RaftStatus } from './raft.ts';
+import type { Rand } from './rand.ts';
+import type { StateMachine } from './state-machine.ts';
+import type { Storage } from './storage.ts';
+import type { Timer } from './timer.ts';
+import type { Transport } from './transport.ts';
+import { Role, type ConfChange, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './types.ts';
+
+export interface DriverLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const silent: DriverLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  storage: Storage;
+  stateMachine: StateMachine;
+  transport: Transport;
+  timer: Timer;
+  rand: Rand;
+  /** Milliseconds per tick. */
+  tickMs?: number;
+  /** Core options (timeouts in ticks, batching, leases, bootstrap, mutations). */
+  raft?: Omit<RaftConfig, 'id' | 'storage' | 'applied' | 'rand'>;
+  /** Take a snapshot once this many entries were applied since the last one. */
+  snapshotEntries?: number;
+  /** Entries kept before the snapshot index when compacting, for slow followers. */
+  keepEntries?: number;
+  /** Default deadline for proposals and reads, ms. */
+  requestTimeoutMs?: number;
+  /** Promotion of a learner is abandoned after this many election timeouts without catch-up. */
+  promotionElections?: number;
+  logger?: DriverLogger;
+  /** Observes each Ready before it is acted on (traces, the simulator). */
+  onReady?: (rd: Ready) => void;
+  /** Observes each batch of applied entries with the state machine's results. */
+  onApplied?: (count: number) => void;
+  /** A fatal error (storage failure, broken invariant): the node stops. */
+  onFatal?: (err: unknown) => void;
+}
+
+export interface Committed {
+  index: number;
+  term: number;
+  /** The state machine's result for the entry. */
+  result: unknown;
+}
+
+interface PendingProposal {
+  term: number;
+  deadline: number;
+  resolve: (c: Committed) => void;
+  reject: (e: ConsensusError) => void;
+}
+
+/** What a linearizable read is served at. */
+export interface ReadPoint {
+  /** The confirmed read index. */
+  index: number;
+  /** This node's applied index when the read is served (>= index): the state to read. */
+  applied: number;
+  /** Served from the leader's lease rather than a confirmed heartbeat round. */
+  lease: boolean;
+}
+
+interface PendingRead {
+  deadline: number;
+  /** Read index once known. */
+  index: number | undefined;
+  lease: boolean;
+  serve: (p: ReadPoint) => void;
+  reject: (e: ConsensusError) => void;
+}
+
+interface Promotion {
+  node: NodeId;
+  deadline: number;
+  resolve: (c: Committed) => void;
+  reject: (e: ConsensusError) => void;
+  proposed: boolean;
+}
+
+export class RaftNode {
+  readonly id: NodeId;
+  core!: RaftCore;
+  private readonly opts: RaftNodeOptions;
+  private readonly tickMs: number;
+  private readonly log: DriverLogger;
+  private timerHandle: unknown;
+  private lastTickAt = 0;
+  private inbox: Message[] = [];
+  private ops: (() => void)[] = [];
+  private running = false;
+  private stopped = false;
+  private halted = false;
+  /** A persist is in flight with messages waiting for it (observable for fault injection). */
+  persistingWithMessages = false;
+  private pending = new Map<number, PendingProposal>();
+  private reads = new Map<string, PendingRead>();
+  private promotions: Promotion[] = [];
+  private transfers: { to: NodeId; deadline: number; resolve: () => void; reject: (e: ConsensusError) => void }[] = [];
+  private readSeq = 0;
+  private lastSnapshotIndex = 0;
+  private soft: SoftState = { lead: null, role: Role.Follower, learner: true };
+
+  constructor(opts: RaftNodeOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.tickMs = opts.tickMs ?? 100;
+    this.log = opts.logger ?? silent;
+  }
+
+  /** Builds the core from durable state and starts ticking. */
+  start(): void {
+    const o = this.opts;
+    this.core = new RaftCore({ ...(o.raft ?? {}), id: o.id, storage: o.storage, applied: o.stateMachine.applied(), rand: o.rand });
+    this.lastSnapshotIndex = o.storage.snapshot()?.index ?? 0;
+    this.soft = this.core.softState();
+    o.transport.listen(o.id, (m) => this.receive(m));
+    this.lastTickAt = o.timer.now();
+    this.timerHandle = o.timer.setInterval(() => this.kick(), this.tickMs);
+    this.kick();
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  receive(m: Message): void {
+    if (this.halted || this.stopped) return;
+    this.inbox.push(m);
+    this.kick();
+  }
+
+  /** Proposes one entry; resolves when it is applied here, or rejects with a typed outcome. */
+  propose(data: Uint8Array, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(shuttingDown());
+      this.ops.push(() => {
+        try {
+          const [{ index, term }] = this.core.propose([data]) as [{ index: number; term: number }];
+          this.pending.set(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
+        } catch (e) {
+          reject(asConsensusError(e));
+        }
+      });
+      this.kick();
+    });
+  }
+
+  /**
+   * A linearizable read: obtains a read index (through the leader), waits until this node has
+   * applied it, then calls `serve` synchronously — read the state machine inside it.
+   */
+  read<T>(serve: (p: ReadPoint) => T, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(shuttingDown());
+      const context = `${this.id}:${++this.readSeq}`;
+      this.ops.push(() => {
+        this.reads.set(context, {
+          deadline: this.deadline(timeoutMs),
+          index: undefined,
+          lease: false,
+          serve: (p) => {
+            try {
+              resolve(serve(p));
+            } catch (e) {
+              reject(e as ConsensusError);
+            }
+          },
+          reject,
+        });
+        this.core.readIndex(context);
+      });
+      this.kick();
+    });
+  }
+
+  /** Proposes a membership change at this node (which must be the leader). */
+  changeConf(cc: ConfChange, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(shuttingDown());
+      this.ops.push(() => {
+        try {
+          const { index, term } = this.core.proposeConfChange(cc);
+          this.pending.set(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
+        } catch (e) {
+          reject(asConsensusError(e));
+        }
+      });
+      this.kick();
+    });
+  }
+
+  /**
+   * Promotes a learner once it is within the catch-up margin; abandoned (PROMOTION_TIMEOUT) if it
+   * does not converge within `promotionElections` election timeouts.
+   */
+  promote(node: NodeId): Promise<Committed> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(shuttingDown());
+      this.ops.push(() => {
+        const elections = this.opts.promotionElections ?? 10;
+        const ticks = elections * this.core.cfg.electionTicks;
+        this.promotions.push({ node, deadline: this.core.ticks + ticks, resolve, reject, proposed: false });
+        this.checkPromotions();
+      });
+      this.kick();
+    });
+  }
+
+  /** Adds a node as a learner, waits for it to catch up, then promotes it. */
+  async addNode(node: NodeId, address?: string): Promise<Committed> {
+    await this.changeConf({ type: 'addLearner', node, ...(address !== undefined ? { address } : {}) });
+    return this.promote(node);
+  }
+
+  /** Transfers leadership to `to`; resolves once this node sees `to` as leader. */
+  transferLeader(to: NodeId): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(shuttingDown());
+      this.ops.push(() => {
+        try {
+          this.core.transferLeader(to);
+          if (this.core.lead === to) return resolve();
+          // Abandoned by the core after one election timeout; allow for the election itself.
+          this.transfers.push({ to, deadline: this.core.ticks + 3 * this.core.cfg.electionTicks, resolve, reject });
+        } catch (e) {
+          reject(asConsensusError(e));
+        }
+      });
+      this.kick();
+    });
+  }
+
+  status(): RaftStatus {
+    return this.core.status();
+  }
+
+  /** Graceful stop: pending requests end with SHUTTING_DOWN. The caller flushes storage. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.opts.timer.clearInterval(this.timerHandle);
+    this.opts.transport.close(this.id);
+    this.failAll(shuttingDown());
+  }
+
+  /** Simulated crash: stop at once, resolve nothing, send nothing more. */
+  halt(): void {
+    this.halted = true;
+    this.stopped = true;
+    this.opts.timer.clearInterval(this.timerHandle);
+    this.opts.transport.close(this.id);
+  }
+
+  // ---- the loop -----------------------------------------------------------------------------
+
+  private kick(): void {
+    if (!this.running && !this.stopped) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.stopped) {
+        this.deliverTicks();
+        const inbox = this.inbox;
+        this.inbox = [];
+        for (const m of inbox) this.core.step(m);
+        const ops = this.ops;
+        this.ops = [];
+        for (const op of ops) op();
+        if (!this.core.hasReady()) break;
+        await this.handleReady(this.core.ready());
+      }
+    } catch (err) {
+      this.log.error({ err, node: this.id }, 'raft driver failed');
+      this.halt();
+      this.failAll(new ConsensusError('SHUTTING_DOWN', `node stopped: ${(err as Error).message}`, { cause: err }));
+      this.opts.onFatal?.(err);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Delivers every tick that is due by the clock, before any message is stepped. */
+  private deliverTicks(): void {
+    const now = this.opts.timer.now();
+    const due = Math.floor((now - this.lastTickAt) / this.tickMs);
+    if (due <= 0) return;
+    this.lastTickAt += due * this.tickMs;
+    for (let i = 0; i < due; i++) {
+      this.core.tick();
+      this.onTick();
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const o = this.opts;
+    o.onReady?.(rd);
+    o.transport.send(rd.messages);
+    const install = rd.snapshotOps.find((x) => x.op === 'install');
+    this.persistingWithMessages = rd.persistedMessages.length > 0;
+    // Issued together, before any await, so the storage and the state machine install as one.
+    const writes: Promise<void>[] = [o.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshotOps: rd.snapshotOps })];
+    if (install && install.op === 'install') {
+      const image = o.storage.readSnapshotChunk(install.meta.id, 0, install.meta.size);
+      if (!image || image.length !== install.meta.size) throw new Error(`installed image ${install.meta.id} unreadable`);
+      writes.push(o.stateMachine.restore(install.meta, image));
+    }
+    await Promise.all(writes);
+    this.persistingWithMessages = false;
+    if (this.halted) return;
+    o.transport.send(rd.persistedMessages);
+    if (rd.committedEntries.length > 0) {
+      const results = await o.stateMachine.apply(rd.committedEntries);
+      if (this.halted) return;
+      rd.committedEntries.forEach((e, i) => this.settle(e.index, e.term, results[i]));
+      o.onApplied?.(rd.committedEntries.length);
+    }
+    if (install && install.op === 'install') this.settleBelow(install.meta.index);
+    this.core.advance(rd);
+    if (rd.softState) this.onSoftState(rd.softState);
+    for (const rs of rd.readStates) {
+      const r = this.reads.get(rs.context);
+      if (!r) continue;
+      if (rs.error) {
+        this.reads.delete(rs.context);
+        r.reject(new ConsensusError(rs.error === 'NOT_LEADER' ? 'NOT_LEADER' : 'DROPPED', `read ${rs.error}`, { leader: rs.leader ?? this.core.lead }));
+      } else {
+        r.index = rs.index;
+        r.lease = rs.lease === true;
+      }
+    }
+    this.serveReads();
+    this.checkPromotions();
+    await this.maybeSnapshot();
+  }
+
+  private settle(index: number, term: number, result: unknown): void {
+    const p = this.pending.get(index);
+    if (!p) return;
+    this.pending.delete(index);
+    if (p.term === term) p.resolve({ index, term, result });
+    else p.reject(new ConsensusError('SUPERSEDED', `entry ${index} of term ${term} was applied instead of term ${p.term}`));
+  }
+
+  /** A snapshot replaced the state up to `index`: proposals at or below it cannot be matched. */
+  private settleBelow(index: number): void {
+    for (const [i, p] of this.pending) {
+      if (i > index) continue;
+      this.pending.delete(i);
+      p.reject(new ConsensusError('UNKNOWN', `entry ${i} was covered by a snapshot before it was applied here`));
+    }
+  }
+
+  private onSoftState(ss: SoftState): void {
+    const wasLeader = this.soft.role === Role.Leader;
+    this.soft = ss;
+    if (wasLeader && ss.role !== Role.Leader) {
+      // Appended but not known committed: the outcome is unknown (it may commit under the next
+      // leader). Entries already known committed will still be applied and resolved.
+      for (const [i, p] of this.pending) {
+        if (i <= this.core.log.committed) continue;
+        this.pending.delete(i);
+        p.reject(new ConsensusError('UNKNOWN', `leadership lost with entry ${i} appended but not known committed`, { leader: ss.lead }));
+      }
+      for (const pr of this.promotions.splice(0)) pr.reject(new ConsensusError('NOT_LEADER', 'leadership lost', { leader: ss.lead }));
+    }
+    for (const t of [...this.transfers]) {
+      if (ss.lead === t.to) {
+        this.transfers.splice(this.transfers.indexOf(t), 1);
+        t.resolve();
+      }
+    }
+  }
+
+  private serveReads(): void {
+    const applied = this.core.log.applied;
+    for (const [ctx, r] of this.reads) {
+      if (r.index !== undefined && applied >= r.index) {
+        this.reads.delete(ctx);
+        r.serve({ index: r.index, applied, lease: r.lease });
+      }
+    }
+  }
+
+  private checkPromotions(): void {
+    for (const p of [...this.promotions]) {
+      if (p.proposed) continue;
+      try {
+        const { index, term } = this.core.proposeConfChange({ type: 'promote', node: p.node });
+        p.proposed = true;
+        this.promotions.splice(this.promotions.indexOf(p), 1);
+        this.pending.set(index, { term, deadline: this.deadline(this.opts.requestTimeoutMs ?? 10_000), resolve: p.resolve, reject: p.reject });
+      } catch (e) {
+        const err = asConsensusError(e);
+        if (err.code === 'NOT_CAUGHT_UP' || err.code === 'CONF_PENDING' || err.code === 'NOT_READY') continue; // keep waiting
+        this.promotions.splice(this.promotions.indexOf(p), 1);
+        p.reject(err);
+      }
+    }
+  }
+
+  private onTick(): void {
+    const now = this.core.ticks;
+    for (const [i, p] of this.pending) {
+      if (now < p.deadline) continue;
+      this.pending.delete(i);
+      p.reject(new ConsensusError('TIMEOUT', `no outcome for entry ${i} before the deadline`, { leader: this.core.lead }));
+    }
+    for (const [ctx, r] of this.reads) {
+      if (now < r.deadline) continue;
+      this.reads.delete(ctx);
+      r.reject(new ConsensusError('TIMEOUT', 'read index not confirmed before the deadline', { leader: this.core.lead }));
+    }
+    for (const p of [...this.promotions]) {
+      if (now < p.deadline) continue;
+      this.promotions.splice(this.promotions.indexOf(p), 1);
+      p.reject(new ConsensusError('PROMOTION_TIMEOUT', `${p.node} did not catch up within the allowed election timeouts`));
+    }
+    for (const t of [...this.transfers]) {
+      if (now < t.deadline) continue;
+      this.transfers.splice(this.transfers.indexOf(t), 1);
+      t.reject(new ConsensusError('TIMEOUT', `leadership did not move to ${t.to}`, { leader: this.core.lead }));
+    }
+    if (this.promotions.length > 0) this.checkPromotions();
+  }
+
+  /** Snapshot + compaction once enough entries were applied since the last snapshot. */
+  private async maybeSnapshot(): Promise<void> {
+    const every = this.opts.snapshotEntries;
+    if (!every) return;
+    const applied = this.core.log.applied;
+    if (applied - this.lastSnapshotIndex < every) return;
+    await this.snapshotNow();
+  }
+
+  /** Takes a snapshot of the state machine at its applied index and compacts the log. Runs only
+   * inside the loop (between Readies), where the applied configuration matches the applied index. */
+  private async snapshotNow(): Promise<SnapshotMeta | undefined> {
+    const o = this.opts;
+    const index = o.stateMachine.applied();
+    const term = this.core.log.term(index);
+    if (term === undefined || index <= (o.storage.snapshot()?.index ?? 0)) return undefined;
+    const image = await o.stateMachine.snapshot();
+    const meta: SnapshotMeta = {
+      id: `${this.id}-${index}-${term}`,
+      index,
+      term,
+      conf: this.core.status().conf, // the configuration as of the applied index
+      size: image.length,
+      checksum: crc32(image),
+    };
+    await o.storage.saveSnapshot(meta, image);
+    await o.storage.compact(Math.max(0, index - (o.keepEntries ?? 0)));
+    this.lastSnapshotIndex = index;
+    this.log.debug({ node: this.id, index, term, bytes: image.length }, 'snapshot taken');
+    return meta;
+  }
+
+  private deadline(ms: number): number {
+    return this.core.ticks + Math.max(1, Math.ceil(ms / this.tickMs));
+  }
+
+  private failAll(err: ConsensusError): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const r of this.reads.values()) r.reject(err);
+    this.reads.clear();
+    for (const p of this.promotions.splice(0)) p.reject(err);
+    for (const t of this.transfers.splice(0)) t.reject(err);
+  }
+}
+
+function shuttingDown(): ConsensusError {
+  return new ConsensusError('SHUTTING_DOWN', 'the node is stopping');
+}
+
+function asConsensusError(e: unknown): ConsensusError {
+  if (e instanceof ConsensusError) return e;
+  return new ConsensusError('INVALID', (e as Error).message ?? String(e), { cause: e });
+}

@@ -1,0 +1,98 @@
+// An in-memory network of Transports for tests and the simulator (hashicorp/raft
+// inmem_transport.go): drop, delay, duplication, reordering (through random delays), and
+// symmetric or one-way partitions. Delivery is scheduled through an injected scheduler, so the
+// simulator controls time; randomness is injected.
+
+import type { Rand } from './rand.ts';
+import type { Transport } from './transport.ts';
+import type { Message, NodeId } from './types.ts';
+
+export interface NetworkFaults {
+  /** Probability a message is lost. */
+  drop: number;
+  /** Probability a message is delivered twice. */
+  duplicate: number;
+  /** Delivery delay in ms, uniform in [minDelay, maxDelay]: different delays reorder messages. */
+  minDelay: number;
+  maxDelay: number;
+}
+
+export const perfectNetwork: NetworkFaults = { drop: 0, duplicate: 0, minDelay: 0, maxDelay: 0 };
+
+export class MemoryNetwork implements Transport {
+  private receivers = new Map<NodeId, (m: Message) => void>();
+  /** Blocked directions, as "from>to". */
+  private blocked = new Set<string>();
+  faults: NetworkFaults;
+  /** Observes every message as it is sent (before faults); used by checkers. */
+  onSend: ((m: Message) => void) | undefined;
+  sent = 0;
+  delivered = 0;
+
+  constructor(
+    private readonly rand: Rand,
+    private readonly schedule: (delayMs: number, fn: () => void) => void,
+    faults: NetworkFaults = perfectNetwork,
+  ) {
+    this.faults = { ...faults };
+  }
+
+  listen(id: NodeId, receive: (m: Message) => void): void {
+    this.receivers.set(id, receive);
+  }
+
+  close(id: NodeId): void {
+    this.receivers.delete(id);
+  }
+
+  send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      this.sent++;
+      this.onSend?.(m);
+      if (this.blocked.has(`${m.from}>${m.to}`)) continue;
+      if (this.faults.drop > 0 && this.rand.int(1_000_000) < this.faults.drop * 1_000_000) continue;
+      this.deliverLater(m);
+      if (this.faults.duplicate > 0 && this.rand.int(1_000_000) < this.faults.duplicate * 1_000_000) this.deliverLater(m);
+    }
+  }
+
+  private deliverLater(m: Message): void {
+    const { minDelay, maxDelay } = this.faults;
+    const delay = minDelay + (maxDelay > minDelay ? this.rand.int(maxDelay - minDelay + 1) : 0);
+    this.schedule(delay, () => {
+      // A partition that starts while a message is in flight drops it too.
+      if (this.blocked.has(`${m.from}>${m.to}`)) return;
+      const r = this.receivers.get(m.to);
+      if (r) {
+        this.delivered++;
+        r(m);
+      }
+    });
+  }
+
+  /** Blocks messages from `from` to `to` (one way). */
+  cut(from: NodeId, to: NodeId): void {
+    this.blocked.add(`${from}>${to}`);
+  }
+
+  /** Splits the nodes into groups that cannot talk to each other (both ways). */
+  partition(groups: NodeId[][]): void {
+    for (const a of groups) for (const b of groups) if (a !== b) for (const x of a) for (const y of b) this.cut(x, y);
+  }
+
+  /** Isolates one node both ways from every node in `others`. */
+  isolate(id: NodeId, others: readonly NodeId[]): void {
+    for (const o of others) if (o !== id) {
+      this.cut(id, o);
+      this.cut(o, id);
+    }
+  }
+
+  heal(): void {
+    this.blocked.clear();
+  }
+
+  isBlocked(from: NodeId, to: NodeId): boolean {
+    return this.blocked.has(`${from}>${to}`);
+  }
+}

@@ -1,0 +1,742 @@
+// The Raft core: a pure state machine fed ticks, messages and proposals, returning a Ready.
+// It reads the durable log through a LogReader (synchronously), and reads no clock, no global
+// randomness and does no I/O: time is ticks, randomness is the injected Rand.
+//
+// Roles swap behaviour through `stepRole` (etcd-io/raft's step functions): see step-leader.ts,
+// step-follower.ts, step-candidate.ts.
+
+import { ConsensusError } from './errors.ts';
+import { RaftLog } from './log.ts';
+import { Progress } from './progress.ts';
+import { quorumSize, voteResult, VoteResult } from './quorum.ts';
+import type { Rand } from './rand.ts';
+import { ReadOnly } from './read-only.ts';
+import type { LogReader } from './storage.ts';
+import { stepCandidate } from './step-candidate.ts';
+import { stepFollower } from './step-follower.ts';
+import { bcastAppend, bcastHeartbeat, maybeCommit, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
+import {
+  EntryType,
+  MessageType,
+  Role,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type ReadState,
+  type Ready,
+  type SnapshotMeta,
+  type SnapshotOp,
+  type SoftState,
+  type StagedSnapshot,
+} from './types.ts';
+
+/** Test-only switches that break the core on purpose; the simulator must catch each. */
+export interface Mutations {
+  /** Commit a previous-term entry by counting replicas (Raft paper, Figure 8). */
+  commitPrevTermByCount?: boolean;
+  /** Send a vote response before the vote is persisted. */
+  voteBeforePersist?: boolean;
+  /** Send heartbeats with the leader's commit, not min(commit, follower's match). */
+  skipHeartbeatCommitClamp?: boolean;
+  /** Allow a configuration change before the leader has committed an entry of its term. */
+  confChangeBeforeTermCommit?: boolean;
+  /** Serve ReadIndex before the leader's empty entry commits. */
+  readIndexBeforeNoop?: boolean;
+}
+
+export interface RaftConfig {
+  id: NodeId;
+  storage: LogReader & { hardState(): HardState; staged(): StagedSnapshot | undefined };
+  /** The state machine's applied index at start (durable, atomic with its state). */
+  applied: number;
+  rand: Rand;
+  /** Election timeout in ticks; each node randomizes it in [electionTicks, 2 * electionTicks). */
+  electionTicks?: number;
+  /** Heartbeat interval in ticks. */
+  heartbeatTicks?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  maxEntriesPerMsg?: number;
+  maxBytesPerMsg?: number;
+  /** In-flight append messages per follower in replicate state. */
+  maxInflight?: number;
+  /** Bytes per InstallSnapshot chunk. */
+  snapshotChunkBytes?: number;
+  /** A learner is promoted only once its match is within this many entries of the last index. */
+  catchUpMargin?: number;
+  /** Serve reads from a lease (requires checkQuorum). */
+  leaseReads?: boolean;
+  /** Fraction of clock drift tolerated by leases: lease = electionTicks * (1 - maxClockDrift). */
+  maxClockDrift?: number;
+  /** Configuration for an EMPTY log only (written as entry 1, term 1); ignored otherwise. */
+  bootstrap?: { voters: NodeId[]; addresses?: Record<NodeId, string> };
+  /** Bytes of committed entries handed out per Ready. */
+  maxApplyBytes?: number;
+  mutations?: Mutations;
+}
+
+type Resolved = Required<Omit<RaftConfig, 'bootstrap' | 'mutations'>> & Pick<RaftConfig, 'bootstrap'>;
+
+export const emptyConf = (): ConfState => ({ voters: [], learners: [], addresses: {} });
+
+export class RaftCore {
+  readonly id: NodeId;
+  readonly cfg: Resolved;
+  readonly mut: Mutations;
+  readonly log: RaftLog;
+
+  term = 0;
+  vote: NodeId | null = null;
+  lead: NodeId | null = null;
+  role: Role = Role.Follower;
+  /** The configuration as of the applied index. */
+  conf: ConfState = emptyConf();
+  /** Leader only: per-member progress (voters and learners, self included). */
+  prs = new Map<NodeId, Progress>();
+  /** (Pre)candidate: responses received in this campaign. */
+  votes = new Map<NodeId, boolean>();
+  /** The candidate's own vote counts only once its term and vote are durable (at advance). */
+  selfVotePending = false;
+
+  /** Ticks since this node last heard from a leader (follower), or since the last check-quorum
+   * round (leader). */
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+  /** Monotonic tick count since start. */
+  ticks = 0;
+
+  leadTransferee: NodeId | null = null;
+  transferElapsed = 0;
+  /** Leader: index of the last configuration entry in its log (0 if none above applied). */
+  pendingConfIndex = 0;
+  readonly readOnly = new ReadOnly();
+  /** Read contexts forwarded to the leader and not yet answered. */
+  forwardedReads = new Set<string>();
+  /** The chunked snapshot this follower is receiving. */
+  staged: StagedSnapshot | undefined;
+
+  msgs: Message[] = [];
+  persistedMsgs: Message[] = [];
+  readStates: ReadState[] = [];
+  snapshotOps: SnapshotOp[] = [];
+  /** Proposals were appended: broadcast once when the Ready is built (one batch per Ready). */
+  pendingBcast = false;
+
+  private prevHard: HardState;
+  private prevSoft: SoftState;
+
+  constructor(config: RaftConfig) {
+    const e = config.electionTicks ?? 10;
+    this.cfg = {
+      id: config.id,
+      storage: config.storage,
+      applied: config.applied,
+      rand: config.rand,
+      electionTicks: e,
+      heartbeatTicks: config.heartbeatTicks ?? 1,
+      preVote: config.preVote ?? true,
+      checkQuorum: config.checkQuorum ?? true,
+      maxEntriesPerMsg: config.maxEntriesPerMsg ?? 256,
+      maxBytesPerMsg: config.maxBytesPerMsg ?? 1 << 20,
+      maxInflight: config.maxInflight ?? 64,
+      snapshotChunkBytes: config.snapshotChunkBytes ?? 1 << 20,
+      catchUpMargin: config.catchUpMargin ?? 100,
+      leaseReads: config.leaseReads ?? false,
+      maxClockDrift: config.maxClockDrift ?? 0.1,
+      maxApplyBytes: config.maxApplyBytes ?? 4 << 20,
+      bootstrap: config.bootstrap,
+    };
+    if (this.cfg.heartbeatTicks >= e) throw new Error('heartbeatTicks must be less than electionTicks');
+    this.mut = config.mutations ?? {};
+    this.id = config.id;
+    const st = config.storage;
+    const hs = st.hardState();
+    const snap = st.snapshot();
+    if (config.applied < (snap?.index ?? 0)) {
+      throw new Error(`applied index ${config.applied} is below the snapshot index ${snap?.index}`);
+    }
+    this.log = new RaftLog(st, hs.commit, config.applied);
+    this.term = hs.term;
+    this.vote = hs.vote;
+    this.staged = st.staged();
+    this.prevHard = { ...hs };
+    // Membership: snapshot metadata, then the configuration entries up to the applied index.
+    this.conf = snap ? cloneConf(snap.conf) : emptyConf();
+    const lo = Math.max((snap?.index ?? 0) + 1, st.firstIndex());
+    if (config.applied >= lo) {
+      for (const en of st.entries(lo, config.applied + 1, Number.MAX_SAFE_INTEGER)) {
+        if (en.change) this.applyConfChange(en.change);
+      }
+    }
+    const empty = st.lastIndex() === 0 && !snap && hs.term === 0;
+    if (empty && this.cfg.bootstrap) {
+      const addresses = { ...(this.cfg.bootstrap.addresses ?? {}) };
+      const change: ConfChange = { type: 'bootstrap', voters: [...this.cfg.bootstrap.voters], addresses };
+      this.log.append([{ index: 1, term: 1, type: EntryType.Conf, change }]);
+      this.term = 1;
+      this.log.commitTo(1);
+    }
+    this.becomeFollower(this.term, null);
+    this.prevSoft = this.softState();
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  /** Advances logical time by one tick. */
+  tick(): void {
+    this.ticks++;
+    if (this.role === Role.Leader) this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  step(m: Message): void {
+    if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        // A voter that has heard from a leader within the election timeout ignores (pre)votes,
+        // unless the candidate was told to campaign by a leadership transfer.
+        const inLease = this.cfg.checkQuorum && this.lead !== null && this.electionElapsed < this.cfg.electionTicks;
+        if (inLease && !m.transfer) return;
+      }
+      if (m.type === MessageType.PreVote) {
+        // A pre-vote request never changes our term.
+      } else if (m.type === MessageType.PreVoteResp && !m.reject) {
+        // A granted pre-vote carries term + 1; it does not make the asker step down.
+      } else {
+        const fromLeader = m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap;
+        this.becomeFollower(m.term, fromLeader ? m.from : null);
+      }
+    } else if (m.term < this.term) {
+      // Answer a stale sender with our term, so that a deposed leader (or a node left behind)
+      // learns of it; otherwise a node whose term ran ahead would stay stuck.
+      if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
+        this.send({ type: MessageType.AppResp, to: m.from, term: this.term, reject: true, index: 0 });
+      } else if (m.type === MessageType.PreVote) {
+        this.send({ type: MessageType.PreVoteResp, to: m.from, term: this.term, reject: true });
+      } else if (m.type === MessageType.Vote) {
+        this.send({ type: MessageType.VoteResp, to: m.from, term: this.term, reject: true });
+      } else if (m.type === MessageType.ReadIndex) {
+        this.send({ type: MessageType.ReadIndexResp, to: m.from, term: this.term, reject: true, context: m.context });
+      }
+      return;
+    }
+    if (m.type === MessageType.PreVote || m.type === MessageType.Vote) {
+      this.handleVoteRequest(m);
+      return;
+    }
+    this.stepRole(m);
+  }
+
+  private stepRole(m: Message): void {
+    switch (this.role) {
+      case Role.Leader:
+        return stepLeader(this, m);
+      case Role.Candidate:
+      case Role.PreCandidate:
+        return stepCandidate(this, m);
+      case Role.Follower:
+        return stepFollower(this, m);
+    }
+  }
+
+  private handleVoteRequest(m: Message): void {
+    const pre = m.type === MessageType.PreVote;
+    const respType = pre ? MessageType.PreVoteResp : MessageType.VoteResp;
+    const canVote =
+      this.vote === m.from || (this.vote === null && this.lead === null) || (pre && m.term > this.term);
+    if (canVote && this.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0)) {
+      const resp: Message = { type: respType, from: this.id, to: m.from, term: m.term, reject: false };
+      if (pre) {
+        this.msgs.push(resp);
+      } else {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+        // The vote must be durable before the answer leaves.
+        (this.mut.voteBeforePersist ? this.msgs : this.persistedMsgs).push(resp);
+      }
+    } else {
+      this.msgs.push({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  /** Appends proposals (normal entries). Throws NOT_LEADER or DROPPED. */
+  propose(data: Uint8Array[]): { index: number; term: number }[] {
+    this.checkCanPropose();
+    const out: { index: number; term: number }[] = [];
+    let index = this.log.lastIndex();
+    const entries: Entry[] = data.map((d) => {
+      index++;
+      out.push({ index, term: this.term });
+      return { index, term: this.term, type: EntryType.Normal, data: d };
+    });
+    this.appendEntries(entries);
+    return out;
+  }
+
+  /**
+   * Proposes a single-server membership change. Guards: the leader has committed an entry of
+   * its term; no configuration entry lies above the applied index; a promoted learner is within
+   * the catch-up margin. Removing the leader starts a leadership transfer instead (TRANSFERRING).
+   */
+  proposeConfChange(cc: ConfChange): { index: number; term: number } {
+    this.checkCanPropose();
+    if (!this.mut.confChangeBeforeTermCommit && !this.committedInTerm()) {
+      throw new ConsensusError('NOT_READY', 'the leader has not yet committed an entry of its term');
+    }
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new ConsensusError('CONF_PENDING', `configuration entry ${this.pendingConfIndex} is not applied yet`);
+    }
+    const isVoter = (n: NodeId) => this.conf.voters.includes(n);
+    const isLearner = (n: NodeId) => this.conf.learners.includes(n);
+    switch (cc.type) {
+      case 'bootstrap':
+        throw new ConsensusError('INVALID', 'bootstrap is not a runtime change');
+      case 'addLearner':
+        if (isVoter(cc.node) || isLearner(cc.node)) throw new ConsensusError('INVALID', `${cc.node} is already a member`);
+        break;
+      case 'promote': {
+        if (!isLearner(cc.node)) throw new ConsensusError('INVALID', `${cc.node} is not a learner`);
+        const pr = this.prs.get(cc.node);
+        const match = pr?.match ?? 0;
+        if (match + this.cfg.catchUpMargin < this.log.lastIndex()) {
+          throw new ConsensusError('NOT_CAUGHT_UP', `${cc.node} matched ${match}, leader's last index ${this.log.lastIndex()}`);
+        }
+        break;
+      }
+      case 'remove':
+        if (!isVoter(cc.node) && !isLearner(cc.node)) throw new ConsensusError('INVALID', `${cc.node} is not a member`);
+        if (isVoter(cc.node) && this.conf.voters.length === 1) throw new ConsensusError('INVALID', 'cannot remove the only voter');
+        if (cc.node === this.id) {
+          const target = this.bestTransferTarget();
+          if (target === null) throw new ConsensusError('INVALID', 'no other voter to transfer leadership to');
+          this.transferLeader(target);
+          throw new ConsensusError('TRANSFERRING', `removing the leader: leadership moves to ${target} first`, { leader: target });
+        }
+        break;
+    }
+    const index = this.log.lastIndex() + 1;
+    this.appendEntries([{ index, term: this.term, type: EntryType.Conf, change: cc }]);
+    this.pendingConfIndex = index;
+    return { index, term: this.term };
+  }
+
+  private checkCanPropose(): void {
+    if (this.role !== Role.Leader) throw new ConsensusError('NOT_LEADER', 'not the leader', { leader: this.lead });
+    if (this.leadTransferee !== null) {
+      throw new ConsensusError('DROPPED', `leadership transfer to ${this.leadTransferee} in progress`, { leader: this.leadTransferee });
+    }
+  }
+
+  private appendEntries(entries: Entry[]): void {
+    this.log.append(entries);
+    this.pendingBcast = true;
+  }
+
+  /** Requests a read index for `context`; the answer arrives as a ReadState in a Ready. */
+  readIndex(context: string): void {
+    if (this.role === Role.Leader) {
+      serveRead(this, this.id, context);
+    } else if (this.lead !== null && this.role === Role.Follower) {
+      this.forwardedReads.add(context);
+      this.send({ type: MessageType.ReadIndex, to: this.lead, term: this.term, context });
+    } else {
+      this.readStates.push({ context, index: 0, error: 'NOT_LEADER', leader: this.lead });
+    }
+  }
+
+  /** Starts a leadership transfer to `to` (a voter). Throws NOT_LEADER or INVALID. */
+  transferLeader(to: NodeId): void {
+    if (this.role !== Role.Leader) throw new ConsensusError('NOT_LEADER', 'not the leader', { leader: this.lead });
+    if (to === this.id) return;
+    if (!this.conf.voters.includes(to)) throw new ConsensusError('INVALID', `${to} is not a voter`);
+    if (this.leadTransferee === to) return;
+    this.leadTransferee = to;
+    this.transferElapsed = 0;
+    this.readOnly.leaseStart = -Infinity; // a lease ends when a transfer starts
+    const pr = this.prs.get(to)!;
+    if (pr.match === this.log.lastIndex()) sendTimeoutNow(this, to);
+    else sendAppend(this, to, true);
+  }
+
+  private bestTransferTarget(): NodeId | null {
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const v of this.conf.voters) {
+      if (v === this.id) continue;
+      const m = this.prs.get(v)?.match ?? 0;
+      if (m > bestMatch) {
+        best = v;
+        bestMatch = m;
+      }
+    }
+    return best;
+  }
+
+  // ---- roles --------------------------------------------------------------------------------
+
+  promotable(): boolean {
+    return this.conf.voters.includes(this.id);
+  }
+
+  committedInTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.leadTransferee !== null && ++this.transferElapsed >= this.cfg.electionTicks) {
+      this.leadTransferee = null; // a transfer not finished within an election timeout is abandoned
+    }
+    if (this.electionElapsed >= this.cfg.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum) {
+        if (!this.quorumActive()) {
+          this.becomeFollower(this.term, null);
+          return;
+        }
+        for (const pr of this.prs.values()) if (pr.id !== this.id) pr.recentActive = false;
+      }
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      bcastHeartbeat(this);
+    }
+  }
+
+  private quorumActive(): boolean {
+    let active = 0;
+    for (const v of this.conf.voters) {
+      if (v === this.id || this.prs.get(v)?.recentActive) active++;
+    }
+    return active >= quorumSize(this.conf.voters.length);
+  }
+
+  /** Starts an election (after pre-vote unless this is a leadership transfer). */
+  hup(transfer: boolean): void {
+    if (this.role === Role.Leader) return;
+    if (!this.promotable()) return;
+    if (this.hasUnappliedConf()) return; // a committed configuration must take effect first
+    this.campaign(this.cfg.preVote && !transfer, transfer);
+  }
+
+  private hasUnappliedConf(): boolean {
+    if (this.log.committed <= this.log.applied) return false;
+    const ents = this.log.slice(this.log.applied + 1, this.log.committed + 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    return (ents ?? []).some((e) => e.type === EntryType.Conf);
+  }
+
+  campaign(pre: boolean, transfer = false): void {
+    if (pre) this.becomePreCandidate();
+    else this.becomeCandidate();
+    const voteTerm = pre ? this.term + 1 : this.term;
+    this.selfVotePending = true;
+    for (const v of this.conf.voters) {
+      if (v === this.id) continue;
+      const m: Message = {
+        type: pre ? MessageType.PreVote : MessageType.Vote,
+        from: this.id,
+        to: v,
+        term: voteTerm,
+        index: this.log.lastIndex(),
+        logTerm: this.log.lastTerm(),
+      };
+      if (transfer) m.transfer = true;
+      // A vote request goes out only once the candidate's own term and vote are durable.
+      (pre ? this.msgs : this.persistedMsgs).push(m);
+    }
+  }
+
+  /** Records a (pre)vote response and acts on the result. */
+  poll(from: NodeId, granted: boolean): void {
+    if (!this.votes.has(from)) this.votes.set(from, granted);
+    const r = voteResult(this.conf.voters, this.votes);
+    if (r === VoteResult.Won) {
+      if (this.role === Role.PreCandidate) this.campaign(false);
+      else this.becomeLeader();
+    } else if (r === VoteResult.Lost) {
+      this.becomeFollower(this.term, null);
+    }
+  }
+
+  becomeFollower(term: number, lead: NodeId | null): void {
+    const wasLeader = this.role === Role.Leader;
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    const leaderChanged = lead !== this.lead;
+    this.role = Role.Follower;
+    this.lead = lead;
+    this.resetTimers();
+    if (wasLeader) this.abandonLeaderReads();
+    if (leaderChanged) this.failForwardedReads();
+    this.prs.clear();
+    this.votes.clear();
+    this.selfVotePending = false;
+  }
+
+  private becomePreCandidate(): void {
+    this.role = Role.PreCandidate;
+    this.lead = null;
+    this.votes.clear();
+    this.failForwardedReads();
+    this.resetTimers();
+  }
+
+  private becomeCandidate(): void {
+    this.term++;
+    this.vote = this.id;
+    this.role = Role.Candidate;
+    this.lead = null;
+    this.votes.clear();
+    this.failForwardedReads();
+    this.resetTimers();
+  }
+
+  private becomeLeader(): void {
+    this.role = Role.Leader;
+    this.lead = this.id;
+    this.resetTimers();
+    this.readOnly.reset();
+    this.selfVotePending = false;
+    this.prs.clear();
+    const last = this.log.lastIndex();
+    for (const id of [...this.conf.voters, ...this.conf.learners]) {
+      const pr = new Progress(id, last + 1, this.cfg.maxInflight);
+      pr.recentActive = true;
+      if (id === this.id) pr.match = this.log.persistedIndex();
+      this.prs.set(id, pr);
+    }
+    // Configuration entries inherited above the applied index block further changes.
+    this.pendingConfIndex = 0;
+    const above = this.log.slice(this.log.applied + 1, last + 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) ?? [];
+    for (const e of above) if (e.type === EntryType.Conf) this.pendingConfIndex = e.index;
+    // A new leader appends an empty entry of its term at once: entries of earlier terms commit
+    // only with it.
+    this.log.append([{ index: last + 1, term: this.term, type: EntryType.Normal }]);
+    bcastAppend(this);
+  }
+
+  private resetTimers(): void {
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.cfg.electionTicks + this.cfg.rand.int(this.cfg.electionTicks);
+    this.leadTransferee = null;
+    this.transferElapsed = 0;
+  }
+
+  private abandonLeaderReads(): void {
+    const all = [...this.readOnly.waiting, ...this.readOnly.pending];
+    for (const r of all) {
+      if (r.from === this.id) this.readStates.push({ context: r.context, index: 0, error: 'DROPPED', leader: this.lead });
+      else this.send({ type: MessageType.ReadIndexResp, to: r.from, term: this.term, reject: true, context: r.context });
+    }
+    this.readOnly.reset();
+  }
+
+  private failForwardedReads(): void {
+    for (const context of this.forwardedReads) this.readStates.push({ context, index: 0, error: 'DROPPED', leader: this.lead });
+    this.forwardedReads.clear();
+  }
+
+  // ---- membership ---------------------------------------------------------------------------
+
+  /** A configuration entry takes effect when applied. */
+  applyConfChange(cc: ConfChange): void {
+    const c = this.conf;
+    switch (cc.type) {
+      case 'bootstrap':
+        this.conf = { voters: [...cc.voters], learners: [], addresses: { ...cc.addresses } };
+        break;
+      case 'addLearner':
+        if (!c.voters.includes(cc.node) && !c.learners.includes(cc.node)) c.learners.push(cc.node);
+        if (cc.address !== undefined) c.addresses[cc.node] = cc.address;
+        break;
+      case 'promote':
+        if (c.learners.includes(cc.node)) {
+          c.learners = c.learners.filter((n) => n !== cc.node);
+          c.voters.push(cc.node);
+        }
+        break;
+      case 'remove':
+        c.voters = c.voters.filter((n) => n !== cc.node);
+        c.learners = c.learners.filter((n) => n !== cc.node);
+        delete c.addresses[cc.node];
+        break;
+    }
+    this.onConfChanged();
+  }
+
+  private onConfChanged(): void {
+    if (this.role === Role.Leader) {
+      const members = new Set([...this.conf.voters, ...this.conf.learners]);
+      for (const id of [...this.prs.keys()]) if (!members.has(id)) this.prs.delete(id);
+      for (const id of members) {
+        if (!this.prs.has(id)) {
+          const pr = new Progress(id, this.log.lastIndex() + 1, this.cfg.maxInflight);
+          pr.recentActive = true;
+          this.prs.set(id, pr);
+        }
+      }
+      if (!this.promotable()) {
+        this.becomeFollower(this.term, null); // a removed leader steps down
+        return;
+      }
+      if (this.leadTransferee !== null && !this.conf.voters.includes(this.leadTransferee)) this.leadTransferee = null;
+      if (maybeCommit(this)) bcastAppend(this);
+    } else if ((this.role === Role.Candidate || this.role === Role.PreCandidate) && !this.promotable()) {
+      this.becomeFollower(this.term, null);
+    }
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------------
+
+  /** Installs a fully received, verified snapshot (follower). */
+  installSnapshot(meta: SnapshotMeta): void {
+    this.log.restore(meta);
+    this.conf = cloneConf(meta.conf);
+    this.snapshotOps.push({ op: 'install', meta });
+  }
+
+  // ---- Ready --------------------------------------------------------------------------------
+
+  send(m: Omit<Message, 'from'>): void {
+    this.msgs.push({ ...m, from: this.id } as Message);
+  }
+
+  sendPersisted(m: Omit<Message, 'from'>): void {
+    this.persistedMsgs.push({ ...m, from: this.id } as Message);
+  }
+
+  softState(): SoftState {
+    return { lead: this.lead, role: this.role, learner: !this.promotable() };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  hasReady(): boolean {
+    const ss = this.softState();
+    const hs = this.hardState();
+    return (
+      this.pendingBcast ||
+      ss.lead !== this.prevSoft.lead ||
+      ss.role !== this.prevSoft.role ||
+      ss.learner !== this.prevSoft.learner ||
+      !sameHard(hs, this.prevHard) ||
+      this.log.hasUnstable() ||
+      this.msgs.length > 0 ||
+      this.persistedMsgs.length > 0 ||
+      this.readStates.length > 0 ||
+      this.snapshotOps.length > 0 ||
+      this.log.hasNextCommitted() ||
+      this.selfVotePending
+    );
+  }
+
+  /** Everything to do now. Nothing may be stepped, proposed or ticked until advance(ready). */
+  ready(): Ready {
+    if (this.pendingBcast) {
+      this.pendingBcast = false;
+      if (this.role === Role.Leader) bcastAppend(this, false);
+    }
+    const rd: Ready = {
+      entries: this.log.unstableEntries(),
+      snapshotOps: this.snapshotOps,
+      messages: this.msgs,
+      persistedMessages: this.persistedMsgs,
+      committedEntries: this.log.nextCommitted(this.cfg.maxApplyBytes),
+      readStates: this.readStates,
+    };
+    const ss = this.softState();
+    if (ss.lead !== this.prevSoft.lead || ss.role !== this.prevSoft.role || ss.learner !== this.prevSoft.learner) {
+      rd.softState = ss;
+      this.prevSoft = ss;
+    }
+    const hs = this.hardState();
+    if (!sameHard(hs, this.prevHard)) {
+      rd.hardState = hs;
+      this.prevHard = hs;
+    }
+    this.msgs = [];
+    this.persistedMsgs = [];
+    this.readStates = [];
+    this.snapshotOps = [];
+    return rd;
+  }
+
+  /** The Ready was persisted (durably), its messages sent and its entries applied. */
+  advance(rd: Ready): void {
+    if (rd.snapshotOps.some((o) => o.op === 'install')) this.log.snapshotPersisted();
+    const last = rd.entries[rd.entries.length - 1];
+    if (last) this.log.stableTo(last.index, last.term);
+    for (const e of rd.committedEntries) {
+      this.log.appliedTo(e.index);
+      if (e.change) this.applyConfChange(e.change);
+    }
+    if (this.selfVotePending) {
+      this.selfVotePending = false;
+      if (this.role === Role.Candidate || this.role === Role.PreCandidate) this.poll(this.id, true);
+    }
+    if (this.role === Role.Leader) {
+      // The leader counts itself toward the quorum only up to its durable index.
+      const self = this.prs.get(this.id);
+      if (self && self.maybeUpdate(this.log.persistedIndex()) && maybeCommit(this)) bcastAppend(this);
+    }
+  }
+
+  status(): RaftStatus {
+    const progress: Record<NodeId, { match: number; next: number; state: string }> = {};
+    for (const [id, pr] of this.prs) progress[id] = { match: pr.match, next: pr.next, state: pr.state };
+    return {
+      id: this.id,
+      term: this.term,
+      vote: this.vote,
+      role: this.role,
+      lead: this.lead,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      conf: cloneConf(this.conf),
+      progress,
+      leadTransferee: this.leadTransferee,
+    };
+  }
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  term: number;
+  vote: NodeId | null;
+  role: Role;
+  lead: NodeId | null;
+  commit: number;
+  applied: number;
+  firstIndex: number;
+  lastIndex: number;
+  conf: ConfState;
+  progress: Record<NodeId, { match: number; next: number; state: string }>;
+  leadTransferee: NodeId | null;
+}
+
+function sameHard(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+export function cloneConf(c: ConfState): ConfState {
+  return { voters: [...c.voters], learners: [...c.learners], addresses: { ...c.addresses } };
+}

@@ -1,0 +1,279 @@
+// A simulated cluster: every node is the production driver (RaftNode) with in-memory storage on
+// a simulated disk, a KV state machine and the in-memory network, all on one virtual clock.
+// Nodes can crash (losing every unflushed write), restart, pause (with per-node clock drift),
+// and be added or removed.
+
+import { RaftNode } from '../../src/consensus/driver.ts';
+import type { MemDisk } from '../../src/consensus/memory-disk.ts';
+import { MemoryNetwork, type NetworkFaults } from '../../src/consensus/memory-network.ts';
+import { MemoryStorage, newMemDisk, type NodeDiskState } from '../../src/consensus/memory-storage.ts';
+import type { Mutations } from '../../src/consensus/raft.ts';
+import { SeededRand, seedFrom } from '../../src/consensus/rand.ts';
+import type { PersistWrite } from '../../src/consensus/storage.ts';
+import type { Timer } from '../../src/consensus/timer.ts';
+import type { Transport } from '../../src/consensus/transport.ts';
+import { describeMessage, describeReady } from '../../src/consensus/describe.ts';
+import type { Message, NodeId } from '../../src/consensus/types.ts';
+import { KvStateMachine, type KvState } from '../support/kv-state-machine.ts';
+import type { Checker } from './checker.ts';
+import { VirtualClock } from './clock.ts';
+
+export interface SimOptions {
+  tickMs: number;
+  electionTicks: number;
+  /** Disk flush latency, virtual ms, uniform in [0, diskMaxMs]. */
+  diskMaxMs: number;
+  snapshotEntries: number;
+  keepEntries: number;
+  snapshotChunkBytes: number;
+  maxEntriesPerMsg: number;
+  leaseReads: boolean;
+  maxClockDrift: number;
+  mutations: Mutations;
+}
+
+export interface SimStats {
+  elections: number;
+  truncations: number;
+  crashesBetweenPersistAndSend: number;
+  crashes: number;
+  snapshotsSent: number;
+  snapshotsInstalled: number;
+  confChanges: number;
+  transfers: number;
+  readsServed: number;
+  leaseReads: number;
+  proposalsCommitted: number;
+}
+
+export const emptyStats = (): SimStats => ({
+  elections: 0,
+  truncations: 0,
+  crashesBetweenPersistAndSend: 0,
+  crashes: 0,
+  snapshotsSent: 0,
+  snapshotsInstalled: 0,
+  confChanges: 0,
+  transfers: 0,
+  readsServed: 0,
+  leaseReads: 0,
+  proposalsCommitted: 0,
+});
+
+/** The storage the simulator gives a node: the in-memory one, with the checker looking at every
+ * write before it is made. */
+class CheckedStorage extends MemoryStorage {
+  constructor(disk: MemDisk<NodeDiskState>, private readonly onWrite: (w: PersistWrite) => void) {
+    super(disk);
+  }
+  override persist(w: PersistWrite): Promise<void> {
+    this.onWrite(w);
+    return super.persist(w);
+  }
+}
+
+export class SimNode {
+  readonly disk: MemDisk<NodeDiskState>;
+  driver: RaftNode | undefined;
+  sm: KvStateMachine | undefined;
+  up = false;
+  paused = false;
+  /** Removed from the configuration and shut down for good. */
+  retired = false;
+  incarnation = 0;
+  /** Clock rate relative to the virtual clock (drift), and offset, ms. */
+  readonly rate: number;
+  readonly offset: number;
+  /** Work that arrived while paused: run on resume. */
+  deferred: (() => void)[] = [];
+  inbox: Message[] = [];
+
+  constructor(readonly id: NodeId, rate: number, offset: number, schedule: (flush: () => void) => void) {
+    this.rate = rate;
+    this.offset = offset;
+    this.disk = newMemDisk(schedule);
+  }
+}
+
+export class SimCluster {
+  readonly clock = new VirtualClock();
+  readonly net: MemoryNetwork;
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly stats = emptyStats();
+  trace: string[] | undefined;
+  private leaderTerms = new Set<number>();
+
+  constructor(
+    readonly seed: number,
+    readonly rand: SeededRand,
+    readonly opts: SimOptions,
+    readonly checker: Checker,
+    faults: NetworkFaults,
+    tracing: boolean,
+  ) {
+    if (tracing) this.trace = [];
+    this.net = new MemoryNetwork(new SeededRand(seed ^ 0x5bd1e995), (d, fn) => this.clock.after(d, fn), faults);
+    this.net.onSend = (m) => {
+      const n = this.nodes.get(m.from);
+      if (n) this.checker.onSend(m, n.disk.durable.raft);
+      if (m.type === 'snap' && m.snap!.offset === 0) this.stats.snapshotsSent++;
+      this.log(() => describeMessage(m));
+    };
+  }
+
+  log(line: () => string): void {
+    if (!this.trace) return;
+    this.trace.push(`${this.clock.now.toFixed(0).padStart(6)} ${line()}`);
+    if (this.trace.length > 4000) this.trace.splice(0, 1000);
+  }
+
+  addNode(id: NodeId): SimNode {
+    const rate = 1 + (this.rand.next() - 0.5) * this.opts.maxClockDrift; // within the drift bound
+    const n = new SimNode(id, rate, this.rand.int(100_000), (flush) => {
+      this.clock.after(this.rand.int(this.opts.diskMaxMs + 1), () => this.whenRunning(n, flush));
+    });
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  /** Runs `fn` now, or when the node resumes if it is paused. */
+  whenRunning(n: SimNode, fn: () => void): void {
+    if (n.paused) n.deferred.push(fn);
+    else fn();
+  }
+
+  start(n: SimNode, bootstrap: NodeId[] | undefined): void {
+    n.incarnation++;
+    const c = this.checker;
+    const storage = new CheckedStorage(n.disk, (w) => {
+      const r = c.onPersist(n.id, w, n.disk.visible.raft, n.driver!.core);
+      if (r.truncated) this.stats.truncations++;
+      for (const o of w.snapshotOps) if (o.op === 'install') this.stats.snapshotsInstalled++;
+    });
+    const sm = new KvStateMachine(n.disk, {
+      onApply: (entries, hashes) => {
+        c.onApply(n.id, entries, hashes);
+        for (const e of entries) if (e.change && e.change.type !== 'bootstrap') this.stats.confChanges++;
+      },
+      onRestore: (meta, state) => c.onRestore(n.id, meta, state),
+    });
+    const clock = this.clock;
+    const timer: Timer = {
+      now: () => clock.now * n.rate + n.offset,
+      setInterval: (fn, ms) => {
+        const h = { cancelled: false };
+        const period = ms / n.rate;
+        const fire = () => {
+          if (h.cancelled) return;
+          if (!n.paused) fn();
+          clock.after(period, fire);
+        };
+        clock.after(period, fire);
+        return h;
+      },
+      clearInterval: (h) => {
+        (h as { cancelled: boolean }).cancelled = true;
+      },
+    };
+    const net = this.net;
+    const transport: Transport = {
+      send: (ms) => net.send(ms),
+      listen: (id, receive) => net.listen(id, (m) => (n.paused ? n.inbox.push(m) : receive(m))),
+      close: (id) => net.close(id),
+    };
+    const o = this.opts;
+    const driver = new RaftNode({
+      id: n.id,
+      storage,
+      stateMachine: sm,
+      transport,
+      timer,
+      rand: new SeededRand(seedFrom(n.id, this.seed + n.incarnation * 7919)),
+      tickMs: o.tickMs,
+      snapshotEntries: o.snapshotEntries,
+      keepEntries: o.keepEntries,
+      requestTimeoutMs: 30 * o.tickMs * o.electionTicks,
+      raft: {
+        electionTicks: o.electionTicks,
+        heartbeatTicks: 1,
+        maxEntriesPerMsg: o.maxEntriesPerMsg,
+        snapshotChunkBytes: o.snapshotChunkBytes,
+        catchUpMargin: 20,
+        leaseReads: o.leaseReads,
+        maxClockDrift: o.maxClockDrift,
+        mutations: o.mutations,
+        ...(bootstrap ? { bootstrap: { voters: bootstrap } } : {}),
+      },
+      onReady: this.trace ? (rd) => this.log(() => `${n.id} ready: ${describeReady(rd).replaceAll('\n', ' | ')}`) : undefined,
+      onFatal: (err) => this.checker.fail(`node ${n.id} failed: ${(err as Error).stack ?? err}`),
+    });
+    n.driver = driver;
+    n.sm = sm;
+    n.up = true;
+    n.paused = false;
+    driver.start();
+    c.restarted(n.id);
+    this.log(() => `${n.id} START #${n.incarnation}`);
+  }
+
+  crash(n: SimNode): void {
+    if (!n.up) return;
+    if (n.driver!.persistingWithMessages) this.stats.crashesBetweenPersistAndSend++;
+    this.stats.crashes++;
+    n.driver!.halt();
+    n.disk.crash();
+    n.up = false;
+    n.paused = false;
+    n.deferred = [];
+    n.inbox = [];
+    this.log(() => `${n.id} CRASH`);
+  }
+
+  pause(n: SimNode): void {
+    if (!n.up || n.paused) return;
+    n.paused = true;
+    this.log(() => `${n.id} PAUSE`);
+  }
+
+  resume(n: SimNode): void {
+    if (!n.paused) return;
+    n.paused = false;
+    this.log(() => `${n.id} RESUME`);
+    const work = n.deferred;
+    n.deferred = [];
+    for (const fn of work) fn();
+    const inbox = n.inbox;
+    n.inbox = [];
+    // The driver delivers every missed tick before stepping these (see RaftNode.run).
+    for (const m of inbox) n.driver!.receive(m);
+  }
+
+  /** Checks invariants on every running node (after each event). */
+  observe(): void {
+    for (const n of this.nodes.values()) {
+      if (!n.up) continue;
+      const core = n.driver!.core;
+      if (core.role === 'leader' && !this.leaderTerms.has(core.term)) {
+        this.leaderTerms.add(core.term);
+        this.stats.elections++;
+      }
+      const durableApplied = (n.disk.durable.app as KvState | undefined)?.applied ?? 0;
+      this.checker.observe(n.id, core, n.disk.durable.raft, durableApplied);
+    }
+  }
+
+  /** The node that believes it leads with the highest term, if any (running, not paused). */
+  leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const n of this.nodes.values()) {
+      if (!n.up || n.paused) continue;
+      const c = n.driver!.core;
+      if (c.role === 'leader' && (!best || c.term > best.driver!.core.term)) best = n;
+    }
+    return best;
+  }
+
+  running(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.up && !n.paused);
+  }
+}
