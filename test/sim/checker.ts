@@ -156,6 +156,10 @@ export class Checker {
     }
     // Commit: record the entries newly known committed and check they agree.
     const seen = this.lastCommit.get(node) ?? 0;
+    if (core.role === Role.Leader && lc.committed > seen && this.lastCommit.has(node) && lc.term(lc.committed) !== core.term) {
+      // A leader advances its commit index only to an entry of its own term (Raft §5.4.2).
+      this.fail(`commit rule: leader ${node} of term ${core.term} advanced commit to ${lc.committed}, an entry of term ${lc.term(lc.committed)}`);
+    }
     if (lc.committed < seen) this.fail(`commit decreased on ${node}: ${seen} -> ${lc.committed}`);
     for (let i = Math.max(seen + 1, lc.firstIndex()); i <= lc.committed; i++) {
       const t = lc.term(i);

@@ -101,6 +101,8 @@ export class SimCluster {
   readonly nodes = new Map<NodeId, SimNode>();
   readonly stats = emptyStats();
   trace: string[] | undefined;
+  /** Called when a node is first seen leading a new term (fault injection hooks in here). */
+  onNewLeader: ((n: SimNode) => void) | undefined;
   private leaderTerms = new Set<number>();
 
   constructor(
@@ -124,7 +126,7 @@ export class SimCluster {
   log(line: () => string): void {
     if (!this.trace) return;
     this.trace.push(`${this.clock.now.toFixed(0).padStart(6)} ${line()}`);
-    if (this.trace.length > 4000) this.trace.splice(0, 1000);
+    if (this.trace.length > 400_000) this.trace.splice(0, 100_000);
   }
 
   addNode(id: NodeId): SimNode {
@@ -256,6 +258,7 @@ export class SimCluster {
       if (core.role === 'leader' && !this.leaderTerms.has(core.term)) {
         this.leaderTerms.add(core.term);
         this.stats.elections++;
+        this.onNewLeader?.(n);
       }
       const durableApplied = (n.disk.durable.app as KvState | undefined)?.applied ?? 0;
       this.checker.observe(n.id, core, n.disk.durable.raft, durableApplied);

@@ -55,6 +55,10 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     minDelay: 1,
     maxDelay: rand.pick([2, 8, 20, 40]),
   });
+  // Leader churn in a third of the seeds (see below); its appends carry one entry each, so old
+  // entries and a new leader's empty entry travel apart.
+  const churn = rand.chance(1 / 3);
+  if (churn) opts.maxEntriesPerMsg = 1;
   const checker = new Checker();
   const sim = new SimCluster(seed, rand, opts, checker, baseFaults(), ro.trace === true);
   const ids = Array.from({ length: ro.nodes }, (_, i) => `n${i + 1}`);
@@ -197,9 +201,24 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     }
   };
 
+  // Leader churn (a third of the seeds): a new leader is soon crashed or cut off, so that it
+  // leaves entries replicated to some nodes but not others (the logs of Raft's Figure 8).
+  let faultPhase = true;
+  if (churn) {
+    sim.onNewLeader = (n) => {
+      if (!faultPhase || !rand.chance(0.8)) return;
+      const after = rand.int(3 * opts.tickMs);
+      // Delayed faults fire only while the fault phase lasts.
+      if (rand.chance(0.5)) sim.clock.after(after, () => faultPhase && sim.crash(n));
+      else {
+        sim.clock.after(after, () => faultPhase && sim.net.isolate(n.id, [...sim.nodes.keys()]));
+        sim.clock.after(after + 100 + rand.int(300), () => sim.net.heal());
+      }
+    };
+  }
+
   // ---- fault phase ----
   let actions = 0;
-  let faultPhase = true;
   const nextAction = () => {
     sim.clock.after(1 + rand.int(25), () => {
       if (actions++ >= ro.steps) {
@@ -209,7 +228,11 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       const r = rand.next();
       const L = sim.leader();
       if (r < 0.5) {
-        const target = L && rand.chance(0.85) ? L : any(sim.running());
+        // Mostly the current leader; sometimes any node that believes it leads (a deposed leader
+        // appends entries it cannot replicate: the divergent logs of Figure 8), or any node.
+        const believers = sim.running().filter((n) => n.driver!.core.role === 'leader');
+        const x = rand.next();
+        const target = x < 0.6 ? L : x < 0.85 ? any(believers) : any(sim.running());
         if (target) propose(target, `p${propSeq++}`);
       } else if (r < 0.72) {
         const n = any(sim.running());
