@@ -2,23 +2,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConsensusError } from '../../src/consensus/errors.ts';
 import type { Message } from '../../src/consensus/types.ts';
 import { Scenario } from '../support/scenario.ts';
 
 const rejects = (s: Scenario, from: string, to: string, since: number) =>
   s.delivered.slice(since).filter((d) => d.startsWith(`${from}->${to} appResp`) && d.includes('REJECT')).length;
-
-function expectCode(fn: () => unknown, code: string): ConsensusError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ConsensusError, `expected a ConsensusError, got ${e}`);
-    assert.equal(e.code, code);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 describe('election', () => {
   it('a candidate wins with a majority and commits an empty entry of its term', () => {
