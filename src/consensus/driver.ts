@@ -105,6 +105,7 @@ export class RaftNode {
   private inbox: Message[] = [];
   private ops: (() => void)[] = [];
   private running = false;
+  private scheduled = false;
   private stopped = false;
   private halted = false;
   /** A persist is in flight with messages waiting for it (observable for fault injection). */
@@ -268,8 +269,15 @@ export class RaftNode {
 
   // ---- the loop -----------------------------------------------------------------------------
 
+  /** Starts the loop from a microtask, so that everything submitted in the same turn of the
+   * event loop (many proposals, a burst of messages) goes into one Ready and one write. */
   private kick(): void {
-    if (!this.running && !this.stopped) void this.run();
+    if (this.running || this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      if (!this.running) void this.run();
+    });
   }
 
   private async run(): Promise<void> {

@@ -1,0 +1,177 @@
+// The production driver on a virtual clock: proposal outcomes, group commit, paused processes.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConsensusError } from '../../src/consensus/errors.ts';
+import { RaftNode } from '../../src/consensus/driver.ts';
+import { MemoryNetwork, perfectNetwork } from '../../src/consensus/memory-network.ts';
+import { MemoryStorage } from '../../src/consensus/memory-storage.ts';
+import { SeededRand } from '../../src/consensus/rand.ts';
+import type { PersistWrite } from '../../src/consensus/storage.ts';
+import type { Timer } from '../../src/consensus/timer.ts';
+import { encodeCommand, KvStateMachine } from '../support/kv-state-machine.ts';
+import { Checker } from '../sim/checker.ts';
+import { SimCluster, type SimNode, type SimOptions } from '../sim/cluster.ts';
+
+const drain = () => new Promise<void>((r) => setImmediate(r));
+
+function cluster(n: number, over: Partial<SimOptions> = {}) {
+  const opts: SimOptions = {
+    tickMs: 10,
+    electionTicks: 10,
+    diskMaxMs: 1,
+    snapshotEntries: 1000,
+    keepEntries: 10,
+    snapshotChunkBytes: 1024,
+    maxEntriesPerMsg: 64,
+    leaseReads: false,
+    maxClockDrift: 0.1,
+    mutations: {},
+    ...over,
+  };
+  const checker = new Checker();
+  const sim = new SimCluster(7, new SeededRand(7), opts, checker, { ...perfectNetwork, minDelay: 1, maxDelay: 2 }, false);
+  const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
+  for (const id of ids) sim.start(sim.addNode(id), ids);
+  const runUntil = async (pred: () => boolean, maxMs = 5000) => {
+    const end = sim.clock.now + maxMs;
+    while (!pred() && sim.clock.now < end) {
+      sim.clock.runNext();
+      await drain();
+      sim.observe();
+    }
+    assert.ok(pred(), 'condition not reached on the virtual clock');
+    assert.deepEqual(checker.violations, []);
+  };
+  const runFor = (ms: number) => {
+    const end = sim.clock.now + ms;
+    return runUntil(() => sim.clock.now >= end, ms + 1);
+  };
+  return { sim, checker, runUntil, runFor };
+}
+
+const put = (id: string) => encodeCommand({ id, key: 'k', value: id });
+
+describe('driver', () => {
+  it('a proposal on a deposed leader that later commits under the new leader is reported UNKNOWN', async () => {
+    const { sim, runUntil, runFor } = cluster(3);
+    await runUntil(() => sim.leader() !== undefined);
+    await runFor(100); // followers in replicate state: new entries are sent without waiting
+    const L = sim.leader()!;
+    const others = [...sim.nodes.values()].filter((n) => n !== L);
+    // L can still send, but hears nothing back: its entry reaches the followers, their
+    // acknowledgements never reach it.
+    for (const f of others) sim.net.cut(f.id, L.id);
+    let outcome: string | undefined;
+    L.driver!.propose(put('deposed')).then(
+      () => (outcome = 'committed'),
+      (e: ConsensusError) => (outcome = e.code),
+    );
+    await runUntil(() => outcome !== undefined);
+    assert.equal(outcome, 'UNKNOWN', 'never a false failure: the entry may still commit');
+    await runUntil(() => others.every((n) => n.sm!.get('k') === 'deposed'));
+    assert.notEqual(sim.leader(), L);
+  });
+
+  it('resolves proposals with the state machine result once applied at the proposing node', async () => {
+    const { sim, runUntil } = cluster(3);
+    await runUntil(() => sim.leader() !== undefined);
+    const L = sim.leader()!;
+    let result: unknown;
+    L.driver!.propose(put('a')).then((c) => (result = c));
+    await runUntil(() => result !== undefined);
+    const c = result as { index: number; term: number; result: unknown };
+    assert.equal(c.result, null, 'the previous value of k');
+    assert.equal(L.sm!.get('k'), 'a');
+    assert.ok(L.driver!.core.log.applied >= c.index);
+  });
+
+  it('a follower refuses proposals with NOT_LEADER naming the leader', async () => {
+    const { sim, runUntil } = cluster(3);
+    await runUntil(() => sim.leader() !== undefined && [...sim.nodes.values()].every((n) => n.driver!.core.lead !== null));
+    const L = sim.leader()!;
+    const F = [...sim.nodes.values()].find((n) => n !== L)!;
+    let err: ConsensusError | undefined;
+    F.driver!.propose(put('x')).then(
+      () => assert.fail('a follower accepted a proposal'),
+      (e: ConsensusError) => (err = e),
+    );
+    await runUntil(() => err !== undefined);
+    assert.equal(err?.code, 'NOT_LEADER');
+    assert.equal(err?.leader, L.id);
+  });
+
+  it('a paused leader delivers every missed tick before stepping any message: no stale lease read', async () => {
+    const { sim, runUntil, runFor } = cluster(3, { leaseReads: true });
+    await runUntil(() => sim.leader() !== undefined);
+    const L = sim.leader()!;
+    await runFor(100);
+    sim.pause(L);
+    // The others elect a new leader and commit a write while L sleeps.
+    let newLeader: SimNode | undefined;
+    await runUntil(() => (newLeader = sim.leader()) !== undefined && newLeader !== L);
+    let w: { index: number } | undefined;
+    newLeader!.driver!.propose(put('while-paused')).then((c) => (w = c));
+    await runUntil(() => w !== undefined);
+    sim.resume(L);
+    let served: { index: number; value: string | undefined } | undefined;
+    let failed: string | undefined;
+    L.driver!.read((p) => ({ index: p.index, value: L.sm!.get('k') })).then(
+      (r) => (served = r),
+      (e: ConsensusError) => (failed = e.code),
+    );
+    await runUntil(() => served !== undefined || failed !== undefined);
+    if (served) {
+      assert.ok(served.index >= w!.index, `read index ${served.index} is not stale (write at ${w!.index})`);
+      assert.equal(served.value, 'while-paused');
+    }
+    assert.notEqual(L.driver!.core.role, 'leader');
+  });
+
+  it('proposals that arrive together go out as one batch and one write (group commit)', async () => {
+    const writes: PersistWrite[] = [];
+    class CountingStorage extends MemoryStorage {
+      override persist(w: PersistWrite): Promise<void> {
+        writes.push(w);
+        return super.persist(w);
+      }
+    }
+    let now = 0;
+    const intervals: (() => void)[] = [];
+    const timer: Timer = {
+      now: () => now,
+      setInterval: (fn) => intervals.push(fn),
+      clearInterval: () => {},
+    };
+    const storage = new CountingStorage();
+    const node = new RaftNode({
+      id: 'solo',
+      storage,
+      stateMachine: new KvStateMachine(storage.disk),
+      transport: new MemoryNetwork(new SeededRand(1), (_d, fn) => queueMicrotask(fn)),
+      timer,
+      rand: new SeededRand(1),
+      tickMs: 10,
+      raft: { bootstrap: { voters: ['solo'] } },
+    });
+    node.start();
+    for (let i = 0; i < 40 && node.core.role !== 'leader'; i++) {
+      now += 10;
+      for (const f of intervals) f();
+      await drain();
+    }
+    assert.equal(node.core.role, 'leader');
+    await drain();
+    writes.length = 0;
+    const done = Array.from({ length: 50 }, (_, i) => node.propose(put(`g${i}`)));
+    const results = await Promise.all(done);
+    const withEntries = writes.filter((w) => w.entries.length > 0);
+    assert.equal(withEntries.length, 1, 'one write for the whole batch');
+    assert.equal(withEntries[0]!.entries.length, 50);
+    assert.deepEqual(
+      results.map((r) => r.index),
+      results.map((_, i) => results[0]!.index + i),
+    );
+    node.stop();
+  });
+});
