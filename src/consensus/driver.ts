@@ -115,6 +115,9 @@ export class RaftNode {
   private promotions: Promotion[] = [];
   private transfers: { to: NodeId; deadline: number; resolve: () => void; reject: (e: ConsensusError) => void }[] = [];
   private readSeq = 0;
+  /** Differs between starts of this node, so that a late answer to a read of an earlier life
+   * never matches a read of this one. */
+  private nonce = '';
   private lastSnapshotIndex = 0;
   private soft: SoftState = { lead: null, role: Role.Follower, learner: true };
 
@@ -130,6 +133,7 @@ export class RaftNode {
     const o = this.opts;
     this.core = new RaftCore({ ...(o.raft ?? {}), id: o.id, storage: o.storage, applied: o.stateMachine.applied(), rand: o.rand });
     this.lastSnapshotIndex = o.storage.snapshot()?.index ?? 0;
+    this.nonce = o.rand.int(2 ** 31).toString(36);
     this.soft = this.core.softState();
     o.transport.listen(o.id, (m) => this.receive(m));
     this.lastTickAt = o.timer.now();
@@ -168,7 +172,7 @@ export class RaftNode {
   read<T>(serve: (p: ReadPoint) => T, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<T> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      const context = `${this.id}:${++this.readSeq}`;
+      const context = `${this.id}:${this.nonce}:${++this.readSeq}`;
       this.ops.push(() => {
         this.reads.set(context, {
           deadline: this.deadline(timeoutMs),
