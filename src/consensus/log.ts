@@ -109,19 +109,21 @@ export class RaftLog {
   }
 
   /** Appends what is new in `entries` and truncates the log at the first conflicting entry.
-   * Throws if that would truncate a committed index (a protocol bug, never an input error). */
-  maybeAppend(entries: readonly Entry[]): void {
+   * Returns the index the log was truncated from (0 if nothing was replaced). Throws if that
+   * would truncate a committed index (a protocol bug, never an input error). */
+  maybeAppend(entries: readonly Entry[]): number {
     let i = 0;
     for (; i < entries.length; i++) {
       const e = entries[i]!;
       const t = this.term(e.index);
       if (t !== e.term) break;
     }
-    if (i < entries.length) {
-      const conflict = entries[i]!.index;
-      if (conflict <= this.committed) throw new Error(`conflict at committed index ${conflict} (committed ${this.committed})`);
-      this.append(entries.slice(i));
-    }
+    if (i === entries.length) return 0;
+    const conflict = entries[i]!.index;
+    if (conflict <= this.committed) throw new Error(`conflict at committed index ${conflict} (committed ${this.committed})`);
+    const truncates = conflict <= this.lastIndex();
+    this.append(entries.slice(i));
+    return truncates ? conflict : 0;
   }
 
   commitTo(index: number): boolean {

@@ -53,7 +53,8 @@ function handleAppend(r: RaftCore, m: Message): void {
   }
   if (r.log.matchTerm(prev, m.logTerm ?? 0)) {
     const entries = m.entries ?? [];
-    r.log.maybeAppend(entries);
+    const truncatedFrom = r.log.maybeAppend(entries);
+    if (truncatedFrom > 0) withdrawAcks(r, truncatedFrom);
     const lastNew = prev + entries.length;
     // Commit only up to the last entry just matched: beyond it our log may still differ.
     r.log.commitTo(Math.min(m.commit ?? 0, lastNew));
@@ -121,8 +122,19 @@ function handleSnapChunk(r: RaftCore, m: Message): void {
     return;
   }
   r.staged = undefined;
+  if (r.log.term(meta.index) !== meta.term) withdrawAcks(r, 0); // the whole log is replaced
   r.installSnapshot(meta);
   r.sendPersisted({ type: MessageType.SnapResp, to: m.from, term: r.term, snapId: meta.id, done: true, index: meta.index });
+}
+
+/**
+ * Withdraws append acknowledgements of indexes >= `from` that have not left yet: an earlier
+ * message in this batch was acknowledged, then a later one truncated those entries, so after
+ * this Ready is persisted the acknowledgement would claim entries this node no longer holds
+ * (and a deposed leader could count it toward a commit).
+ */
+function withdrawAcks(r: RaftCore, from: number): void {
+  r.persistedMsgs = r.persistedMsgs.filter((x) => !(x.type === MessageType.AppResp && !x.reject && (x.index ?? 0) >= from));
 }
 
 /** Discards the staged image, and withdraws acknowledgements of it that have not left yet: they

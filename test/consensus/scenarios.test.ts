@@ -95,6 +95,26 @@ describe('replication', () => {
     assert.ok(n >= 1 && n <= 2, `repaired with ${n} rejections (50 conflicting entries)`);
   });
 
+  it('an acknowledgement is withdrawn when a later append in the same batch truncates the entry', () => {
+    // Found by the simulator (seed 3186): a follower acknowledged an entry of the old leader,
+    // then, in the same Ready, the new leader's append replaced it; the stale acknowledgement
+    // must not leave, or the old leader could count it toward committing the lost entry.
+    const s = new Scenario(['n1', 'n2', 'n3']);
+    s.campaign('n1');
+    s.heartbeat();
+    s.isolate('n1');
+    s.propose('n1', 'old'); // 3/2, on n1 only
+    const fromOld: Message = { type: 'app', from: 'n1', to: 'n3', term: 2, index: 2, logTerm: 2, entries: s.core('n1').log.slice(3, 4, 1, 1 << 20)!, commit: 2 };
+    const fromNew: Message = { type: 'app', from: 'n2', to: 'n3', term: 3, index: 2, logTerm: 2, entries: [{ index: 3, term: 3, type: 'normal' }], commit: 2 };
+    const n3 = s.core('n3');
+    n3.step(fromOld);
+    n3.step(fromNew);
+    const rd = n3.ready();
+    const acks = rd.persistedMessages.filter((m) => m.type === 'appResp' && !m.reject);
+    assert.deepEqual(acks.map((m) => `${m.to}:${m.index}`), ['n2:3'], 'only the new leader hears an acknowledgement of 3');
+    assert.deepEqual(rd.entries.map((e) => `${e.index}/${e.term}`), ['3/3']);
+  });
+
   it('an entry of a previous term is not committed by counting replicas (Figure 8)', () => {
     const s = figure8(false);
     // n1 (term 4) replicated its term-2 entry at 3 to n3: a majority holds it, yet it is not committed.

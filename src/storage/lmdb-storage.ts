@@ -1,0 +1,246 @@
+// Raft storage on LMDB (the `lmdb` package): one environment per node, named databases for the
+// log (key: index), Raft metadata (hard state, compaction point, snapshot metadata, staged
+// snapshot) and snapshot images (key: [image id, byte offset]).
+//
+// Durability: lmdb-js resolves a write when its transaction is COMMITTED; with overlapping sync
+// (the default on Linux) the flush to disk happens afterwards and is reported only by
+// `db.flushed` (write.js: `flushed` waits for the batch's flushPromise; it does not track
+// `transactionSync`, whose lastSyncTxnFlush is never set). So every write here is an asynchronous
+// `transaction()` followed by `await flushed`: persist() resolves only once durable.
+//
+// Reads are synchronous; the small metadata is mirrored in memory and changed inside the
+// transaction callbacks, so it always equals the committed state.
+
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { PersistWrite, Storage } from '../consensus/storage.ts';
+import type { Entry, HardState, SnapshotMeta, StagedSnapshot } from '../consensus/types.ts';
+
+/** Images kept: the newest, and the one before it (a transfer in progress may still read it). */
+const IMAGES_KEPT = 2;
+/** Saved images are split into values of at most this many bytes. */
+const IMAGE_CHUNK = 1 << 20;
+
+interface Meta {
+  hs: HardState;
+  /** Index and term of the entry before the first one kept (the compaction point). */
+  prev: { index: number; term: number };
+  snap: SnapshotMeta | undefined;
+  /** Ids of the images kept, oldest first. */
+  images: string[];
+  staged: StagedSnapshot | undefined;
+}
+
+type ImageKey = [string, number];
+
+export interface LmdbStorageOptions {
+  /** Directory of the LMDB environment. */
+  path: string;
+  /** Map size in bytes (LMDB grows it as needed on Linux; this is the initial size). */
+  mapSize?: number;
+}
+
+export class LmdbStorage implements Storage {
+  readonly root: RootDatabase;
+  private readonly log: Database<Entry, number>;
+  private readonly meta: Database<unknown, string>;
+  private readonly images: Database<Uint8Array, ImageKey>;
+  private m: Meta;
+  private last: number;
+
+  private constructor(root: RootDatabase, readonly path: string) {
+    this.root = root;
+    this.log = root.openDB<Entry, number>({ name: 'raft-log' });
+    this.meta = root.openDB<unknown, string>({ name: 'raft-meta' });
+    this.images = root.openDB<Uint8Array, ImageKey>({ name: 'raft-images', encoding: 'binary' });
+    this.m = {
+      hs: (this.meta.get('hs') as HardState | undefined) ?? { term: 0, vote: null, commit: 0 },
+      prev: (this.meta.get('prev') as Meta['prev'] | undefined) ?? { index: 0, term: 0 },
+      snap: this.meta.get('snap') as SnapshotMeta | undefined,
+      images: (this.meta.get('images') as string[] | undefined) ?? [],
+      staged: this.meta.get('staged') as StagedSnapshot | undefined,
+    };
+    let last = this.m.prev.index;
+    for (const k of this.log.getKeys({ reverse: true, limit: 1 })) last = k;
+    this.last = Math.max(last, this.m.prev.index);
+  }
+
+  /** Opens (or creates) the environment at `path`. Other databases (the state machine's) can be
+   * opened on `root` so that their writes share its transactions. */
+  static open(opts: LmdbStorageOptions): LmdbStorage {
+    const root = open({ path: opts.path, maxDbs: 16, mapSize: opts.mapSize ?? 256 * 1024 * 1024 });
+    return new LmdbStorage(root, opts.path);
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  hardState(): HardState {
+    return { ...this.m.hs };
+  }
+  staged(): StagedSnapshot | undefined {
+    return this.m.staged;
+  }
+  firstIndex(): number {
+    return this.m.prev.index + 1;
+  }
+  lastIndex(): number {
+    return this.last;
+  }
+  term(index: number): number | undefined {
+    if (index === this.m.prev.index) return this.m.prev.term;
+    if (index < this.m.prev.index || index > this.last) return undefined;
+    return this.log.get(index)?.term;
+  }
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    if (lo <= this.m.prev.index) throw new Error(`entries(${lo}) below first index ${this.m.prev.index + 1}`);
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (const { value } of this.log.getRange({ start: lo, end: Math.min(hi, this.last + 1) })) {
+      const e = fromStored(value);
+      bytes += 24 + (e.data?.length ?? 0);
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(e);
+    }
+    return out;
+  }
+  snapshot(): SnapshotMeta | undefined {
+    return this.m.snap;
+  }
+  readSnapshotChunk(id: string, offset: number, length: number): Uint8Array | undefined {
+    const known = this.m.images.includes(id) || this.m.staged?.meta.id === id;
+    if (!known) return undefined;
+    const out = new Uint8Array(length);
+    let filled = 0;
+    const end = offset + length;
+    for (const { key, value } of this.images.getRange({ start: [id, 0], end: [id, Number.MAX_SAFE_INTEGER] })) {
+      const at = key[1];
+      const chunkEnd = at + value.length;
+      if (chunkEnd <= offset) continue;
+      if (at >= end) break;
+      const from = Math.max(offset, at);
+      const to = Math.min(end, chunkEnd);
+      out.set(value.subarray(from - at, to - at), from - offset);
+      filled = Math.max(filled, to - offset);
+    }
+    return out.subarray(0, filled);
+  }
+
+  // ---- writes (each one transaction, resolved once flushed) -----------------------------------
+
+  persist(w: PersistWrite): Promise<void> {
+    return this.write(() => {
+      for (const op of w.snapshotOps) {
+        if (op.op === 'discard') this.dropStaged();
+        else if (op.op === 'stage') {
+          const st = this.m.staged;
+          if (op.offset === 0 || !st || st.meta.id !== op.meta.id) {
+            this.dropStaged();
+          } else if (st.offset !== op.offset) {
+            throw new Error(`staging offset ${op.offset}, expected ${st.offset}`);
+          }
+          this.images.put([op.meta.id, op.offset], op.data);
+          this.setMeta('staged', { meta: op.meta, offset: op.offset + op.data.length, crc: op.crc });
+        } else {
+          this.install(op.meta);
+        }
+      }
+      if (w.entries.length > 0) this.replaceFrom(w.entries);
+      if (w.hardState) this.setMeta('hs', { ...w.hardState });
+    });
+  }
+
+  saveSnapshot(meta: SnapshotMeta, image: Uint8Array): Promise<void> {
+    return this.write(() => {
+      if (this.m.snap && this.m.snap.index >= meta.index) return;
+      for (let off = 0; off < image.length || off === 0; off += IMAGE_CHUNK) {
+        this.images.put([meta.id, off], image.subarray(off, Math.min(image.length, off + IMAGE_CHUNK)));
+        if (image.length === 0) break;
+      }
+      this.keepImage(meta.id);
+      this.setMeta('snap', meta);
+    });
+  }
+
+  compact(index: number): Promise<void> {
+    return this.write(() => {
+      if (index <= this.m.prev.index) return;
+      if (!this.m.snap || index > this.m.snap.index) throw new Error(`compact(${index}) beyond the snapshot`);
+      const t = this.term(index);
+      if (t === undefined) throw new Error(`compact(${index}) beyond the log`);
+      for (const k of this.log.getKeys({ start: this.m.prev.index + 1, end: index + 1 })) this.log.remove(k);
+      this.setMeta('prev', { index, term: t });
+    });
+  }
+
+  /** Closes the environment (after pending writes). */
+  async close(): Promise<void> {
+    await this.root.flushed;
+    await this.root.close();
+  }
+
+  private async write(body: () => void): Promise<void> {
+    await this.root.transaction(body);
+    await this.root.flushed;
+  }
+
+  private setMeta<K extends keyof Meta>(key: K, value: Meta[K]): void {
+    if (value === undefined) this.meta.remove(key);
+    else this.meta.put(key, value);
+    this.m[key] = value;
+  }
+
+  /** Replaces every entry from entries[0].index on (deleting the whole stale tail). */
+  private replaceFrom(entries: readonly Entry[]): void {
+    const first = entries[0]!.index;
+    if (first > this.last + 1) throw new Error(`log gap: writing ${first} after ${this.last}`);
+    for (let i = Math.max(first, this.m.prev.index + 1); i <= this.last; i++) this.log.remove(i);
+    let last = Math.min(this.last, first - 1);
+    for (const e of entries) {
+      if (e.index <= this.m.prev.index) continue;
+      this.log.put(e.index, e);
+      last = e.index;
+    }
+    this.last = last;
+  }
+
+  /** The staged image becomes the snapshot; the log keeps its suffix only if it holds
+   * (meta.index, meta.term). A pointer flip inside the transaction: images are keyed by id. */
+  private install(meta: SnapshotMeta): void {
+    const st = this.m.staged;
+    if (!st || st.meta.id !== meta.id || st.offset !== meta.size) throw new Error(`install of ${meta.id} without its full staged image`);
+    const keep = this.term(meta.index) === meta.term;
+    const dropTo = keep ? meta.index : this.last;
+    for (const k of this.log.getKeys({ start: this.m.prev.index + 1, end: dropTo + 1 })) this.log.remove(k);
+    if (!keep) this.last = meta.index;
+    this.last = Math.max(this.last, meta.index);
+    this.setMeta('prev', { index: meta.index, term: meta.term });
+    this.setMeta('staged', undefined);
+    this.keepImage(meta.id);
+    this.setMeta('snap', meta);
+    this.setMeta('hs', { ...this.m.hs, commit: Math.max(this.m.hs.commit, meta.index) });
+  }
+
+  private keepImage(id: string): void {
+    const ids = this.m.images.filter((x) => x !== id);
+    ids.push(id);
+    while (ids.length > IMAGES_KEPT) this.dropImage(ids.shift()!);
+    this.setMeta('images', ids);
+  }
+
+  private dropStaged(): void {
+    const st = this.m.staged;
+    if (!st) return;
+    if (!this.m.images.includes(st.meta.id)) this.dropImage(st.meta.id);
+    this.setMeta('staged', undefined);
+  }
+
+  private dropImage(id: string): void {
+    for (const k of this.images.getKeys({ start: [id, 0], end: [id, Number.MAX_SAFE_INTEGER] })) this.images.remove(k);
+  }
+}
+
+/** Entries are stored as msgpack; a payload comes back as a Buffer (a Uint8Array) — anything
+ * else is converted. */
+function fromStored(e: Entry): Entry {
+  if (e.data && !(e.data instanceof Uint8Array)) return { ...e, data: new Uint8Array(e.data as ArrayLike<number>) };
+  return e;
+}
