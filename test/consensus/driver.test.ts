@@ -128,6 +128,28 @@ describe('driver', () => {
     assert.notEqual(L.driver!.core.role, 'leader');
   });
 
+  it('read contexts differ between lives of a node, so a late answer never matches a new read', async () => {
+    // Found by the simulator: after a restart a node's first read reused the context of its
+    // previous life's first read, and a delayed answer to the old read served the new one.
+    const { sim, runUntil } = cluster(3);
+    await runUntil(() => sim.leader() !== undefined && [...sim.nodes.values()].every((n) => n.driver!.core.lead !== null));
+    const F = [...sim.nodes.values()].find((n) => n !== sim.leader())!;
+    const contexts: string[] = [];
+    const prev = sim.net.onSend;
+    sim.net.onSend = (m) => {
+      prev?.(m);
+      if (m.type === 'readIndex' && m.from === F.id) contexts.push(m.context!);
+    };
+    F.driver!.read(() => null).catch(() => {});
+    await runUntil(() => contexts.length === 1);
+    sim.crash(F);
+    sim.start(F, ['n1', 'n2', 'n3']);
+    await runUntil(() => F.driver!.core.lead !== null);
+    F.driver!.read(() => null).catch(() => {});
+    await runUntil(() => contexts.length === 2);
+    assert.notEqual(contexts[0], contexts[1]);
+  });
+
   it('proposals that arrive together go out as one batch and one write (group commit)', async () => {
     const writes: PersistWrite[] = [];
     class CountingStorage extends MemoryStorage {

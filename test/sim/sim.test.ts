@@ -26,18 +26,6 @@ describe('simulator', () => {
     assert.ok(totals.leaseReads > 0 && totals.readsServed > totals.leaseReads, 'both ReadIndex and lease reads served');
   });
 
-  // Seeds beyond the range above that once found a bug: kept so the bug stays fixed.
-  const regressions = [
-    { seed: 1291, nodes: 5, bug: 'a late read-index answer from before a restart matched a new read (context reuse)' },
-    { seed: 3186, nodes: 3, bug: 'an append acknowledgement left after a later append in the same batch truncated the entry' },
-  ];
-  for (const r of regressions) {
-    it(`regression seed ${r.seed}: ${r.bug}`, async () => {
-      const res = await runSeed(r.seed, { nodes: r.nodes, steps: 300 });
-      assert.deepEqual(res.violations, []);
-    });
-  }
-
   const mutations: (keyof Mutations)[] = [
     'commitPrevTermByCount',
     'voteBeforePersist',
