@@ -301,7 +301,8 @@ export class RaftCore {
         if (!isLearner(cc.node)) throw new ConsensusError('INVALID', `${cc.node} is not a learner`);
         const pr = this.prs.get(cc.node);
         const match = pr?.match ?? 0;
-        if (match + this.cfg.catchUpMargin < this.log.lastIndex()) {
+        // match 0: the learner never acknowledged anything (a short log is no proof it is alive).
+        if (match === 0 || match + this.cfg.catchUpMargin < this.log.lastIndex()) {
           throw new ConsensusError('NOT_CAUGHT_UP', `${cc.node} matched ${match}, leader's last index ${this.log.lastIndex()}`);
         }
         break;

@@ -128,6 +128,26 @@ describe('driver', () => {
     assert.notEqual(L.driver!.core.role, 'leader');
   });
 
+  it('promotion of a learner that never catches up is abandoned after 10 election timeouts', async () => {
+    const { sim, runUntil } = cluster(3);
+    await runUntil(() => sim.leader()?.driver!.core.committedInTerm() === true);
+    const L = sim.leader()!;
+    let added = false;
+    L.driver!.changeConf({ type: 'addLearner', node: 'n9' }).then(() => (added = true)); // n9 never starts
+    await runUntil(() => added);
+    const t0 = sim.clock.now;
+    let outcome: string | undefined;
+    L.driver!.promote('n9').then(
+      () => (outcome = 'promoted'),
+      (e: ConsensusError) => (outcome = e.code),
+    );
+    await runUntil(() => outcome !== undefined, 3000);
+    assert.equal(outcome, 'PROMOTION_TIMEOUT');
+    const electionMs = 10 * 10;
+    assert.ok(sim.clock.now - t0 >= 9 * electionMs, `gave up after ${sim.clock.now - t0} ms`);
+    assert.deepEqual(L.driver!.core.conf.learners, ['n9'], 'still a learner');
+  });
+
   it('read contexts differ between lives of a node, so a late answer never matches a new read', async () => {
     // Found by the simulator: after a restart a node's first read reused the context of its
     // previous life's first read, and a delayed answer to the old read served the new one.
