@@ -1,0 +1,61 @@
+// The peer port's express app: Raft message batches between nodes. Every request must carry the
+// cluster token; a wrong or missing token is refused (401) and nothing is stepped; a malformed
+// body is refused (400), logged, and never crashes the node.
+
+import { timingSafeEqual } from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Message } from '../consensus/types.ts';
+import { decodeBatch, PeerCodecError } from './peer-codec.ts';
+
+export const TOKEN_HEADER = 'x-muster-token';
+
+export interface PeerAppOptions {
+  token: string;
+  /** Receives every message of a valid batch, in order. */
+  onMessages(msgs: Message[]): void;
+  logger?: { warn(obj: object, msg?: string): void };
+  /** Largest accepted body, bytes. */
+  maxBodyBytes?: number;
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function createPeerApp(opts: PeerAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const got = req.get(TOKEN_HEADER);
+    if (got === undefined || !sameToken(got, opts.token)) {
+      opts.logger?.warn({ remote: req.socket.remoteAddress, path: req.path }, 'peer request without a valid cluster token refused');
+      res.status(401).json({ code: 'PEER_UNAUTHORIZED', message: `missing or wrong ${TOKEN_HEADER}` });
+      return;
+    }
+    next();
+  });
+  app.post('/raft/messages', express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 64 * 1024 * 1024 }), (req: Request, res: Response) => {
+    const body = req.body as unknown;
+    if (!(body instanceof Uint8Array) || body.length === 0) {
+      res.status(400).json({ code: 'PEER_BAD_BATCH', message: 'body must be a msgpack array of messages' });
+      return;
+    }
+    let msgs: Message[];
+    try {
+      msgs = decodeBatch(body);
+    } catch (e) {
+      if (!(e instanceof PeerCodecError)) throw e;
+      opts.logger?.warn({ remote: req.socket.remoteAddress, err: e.message }, 'malformed peer batch refused');
+      res.status(400).json({ code: e.code, message: e.message });
+      return;
+    }
+    opts.onMessages(msgs);
+    res.status(204).end();
+  });
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ code: 'PEER_NOT_FOUND', message: 'no such peer endpoint' });
+  });
+  return app;
+}
