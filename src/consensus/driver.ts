@@ -111,6 +111,8 @@ export class RaftNode {
   /** A persist is in flight with messages waiting for it (observable for fault injection). */
   persistingWithMessages = false;
   private pending = new Map<number, PendingProposal>();
+  /** Forwarded entries this node waits to apply (index → waiters). */
+  private watchers = new Map<number, PendingProposal[]>();
   private reads = new Map<string, PendingRead>();
   private promotions: Promotion[] = [];
   private transfers: { to: NodeId; deadline: number; resolve: () => void; reject: (e: ConsensusError) => void }[] = [];
@@ -188,6 +190,29 @@ export class RaftNode {
           reject,
         });
         this.core.readIndex(context);
+      });
+      this.kick();
+    });
+  }
+
+  /**
+   * Waits until this node applies the entry at `index`: resolves with its result if it is of
+   * `term`, rejects SUPERSEDED if another entry took the index. Used after a proposal was
+   * forwarded to the leader, so the node that took a request answers once IT has applied it.
+   */
+  waitApplied(index: number, term: number, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(shuttingDown());
+      this.ops.push(() => {
+        if (index <= this.core.log.applied) {
+          const t = this.core.log.term(index);
+          if (t === term) resolve({ index, term, result: undefined });
+          else reject(new ConsensusError(t === undefined ? 'UNKNOWN' : 'SUPERSEDED', `entry ${index} of term ${term} is not in the applied log here (term ${t ?? 'compacted'})`));
+          return;
+        }
+        const list = this.watchers.get(index) ?? [];
+        list.push({ term, deadline: this.deadline(timeoutMs), resolve, reject });
+        this.watchers.set(index, list);
       });
       this.kick();
     });
@@ -363,6 +388,14 @@ export class RaftNode {
   }
 
   private settle(index: number, term: number, result: unknown): void {
+    const ws = this.watchers.get(index);
+    if (ws) {
+      this.watchers.delete(index);
+      for (const w of ws) {
+        if (w.term === term) w.resolve({ index, term, result });
+        else w.reject(new ConsensusError('SUPERSEDED', `entry ${index} of term ${term} was applied instead of term ${w.term}`));
+      }
+    }
     const p = this.pending.get(index);
     if (!p) return;
     this.pending.delete(index);
@@ -372,6 +405,11 @@ export class RaftNode {
 
   /** A snapshot replaced the state up to `index`: proposals at or below it cannot be matched. */
   private settleBelow(index: number): void {
+    for (const [i, ws] of this.watchers) {
+      if (i > index) continue;
+      this.watchers.delete(i);
+      for (const w of ws) w.reject(new ConsensusError('UNKNOWN', `entry ${i} was covered by a snapshot before it was applied here`));
+    }
     for (const [i, p] of this.pending) {
       if (i > index) continue;
       this.pending.delete(i);
@@ -434,6 +472,14 @@ export class RaftNode {
       this.pending.delete(i);
       p.reject(new ConsensusError('TIMEOUT', `no outcome for entry ${i} before the deadline`, { leader: this.core.lead }));
     }
+    for (const [i, ws] of this.watchers) {
+      const late = ws.filter((w) => now >= w.deadline);
+      if (late.length === 0) continue;
+      const rest = ws.filter((w) => now < w.deadline);
+      if (rest.length > 0) this.watchers.set(i, rest);
+      else this.watchers.delete(i);
+      for (const w of late) w.reject(new ConsensusError('TIMEOUT', `entry ${i} not applied here before the deadline`));
+    }
     for (const [ctx, r] of this.reads) {
       if (now < r.deadline) continue;
       this.reads.delete(ctx);
@@ -491,6 +537,8 @@ export class RaftNode {
   private failAll(err: ConsensusError): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    for (const ws of this.watchers.values()) for (const w of ws) w.reject(err);
+    this.watchers.clear();
     for (const r of this.reads.values()) r.reject(err);
     this.reads.clear();
     for (const p of this.promotions.splice(0)) p.reject(err);

@@ -4,8 +4,12 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { Packr } from 'msgpackr';
+import { ConsensusError } from '../consensus/errors.ts';
 import type { Message } from '../consensus/types.ts';
 import { decodeBatch, PeerCodecError } from './peer-codec.ts';
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export const TOKEN_HEADER = 'x-muster-token';
 
@@ -14,6 +18,8 @@ export interface PeerAppOptions {
   /** Receives every message of a valid batch, in order. */
   onMessages(msgs: Message[]): void;
   logger?: { warn(obj: object, msg?: string): void };
+  /** A write forwarded by a follower: commit it (this node leads) and return where it landed. */
+  onPropose?(data: Uint8Array): Promise<{ index: number; term: number }>;
   /** Largest accepted body, bytes. */
   maxBodyBytes?: number;
 }
@@ -54,6 +60,23 @@ export function createPeerApp(opts: PeerAppOptions): Express {
     opts.onMessages(msgs);
     res.status(204).end();
   });
+  if (opts.onPropose) {
+    const onPropose = opts.onPropose;
+    app.post('/raft/propose', express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 64 * 1024 * 1024 }), (req: Request, res: Response) => {
+      const body = req.body as unknown;
+      if (!(body instanceof Uint8Array) || body.length === 0) {
+        res.status(400).json({ code: 'PEER_BAD_PROPOSAL', message: 'body must hold the proposal bytes' });
+        return;
+      }
+      onPropose(body).then(
+        (c) => res.status(200).type('application/msgpack').send(Buffer.from(packr.pack({ index: c.index, term: c.term }))),
+        (e: unknown) => {
+          const err = e instanceof ConsensusError ? e : new ConsensusError('UNKNOWN', String(e));
+          res.status(409).type('application/msgpack').send(Buffer.from(packr.pack({ code: err.code, message: err.message, leader: err.leader ?? null })));
+        },
+      );
+    });
+  }
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ code: 'PEER_NOT_FOUND', message: 'no such peer endpoint' });
   });

@@ -1,0 +1,194 @@
+// One Muster node as a process sees it: LMDB storage and the state machine in one environment,
+// the Raft driver, the peer port (Raft messages, forwarded proposals) and the cluster part of the
+// public port (health, membership). Generic over the state machine, so the registry and the
+// test key-value machine run on the same wiring.
+
+import { createServer, type Server } from 'node:http';
+import type { RootDatabase } from 'lmdb';
+import { Packr } from 'msgpackr';
+import { request as undiciRequest } from 'undici';
+import type pino from 'pino';
+import { RaftNode, type Committed } from '../consensus/driver.ts';
+import { ConsensusError } from '../consensus/errors.ts';
+import { SeededRand, seedFrom } from '../consensus/rand.ts';
+import type { StateMachine } from '../consensus/state-machine.ts';
+import { wallTimer } from '../consensus/timer.ts';
+import type { NodeId } from '../consensus/types.ts';
+import type { Config } from '../config.ts';
+import { createPeerApp, TOKEN_HEADER } from '../http/peer-app.ts';
+import { HttpTransport } from '../http/peer-transport.ts';
+import { LmdbStorage } from '../storage/lmdb-storage.ts';
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/** "host:httpPort:peerPort", as carried in configuration entries. */
+export function nodeAddress(host: string, httpPort: number, peerPort: number): string {
+  return `${host}:${httpPort}:${peerPort}`;
+}
+
+export function parseAddress(a: string): { host: string; httpPort: number; peerPort: number } | undefined {
+  const m = /^(.+):(\d+):(\d+)$/.exec(a);
+  return m ? { host: m[1]!, httpPort: Number(m[2]), peerPort: Number(m[3]) } : undefined;
+}
+
+export interface ClusterNodeOptions {
+  config: Readonly<Config>;
+  /** Builds the state machine on the node's LMDB environment (its writes share the file). */
+  stateMachine(root: RootDatabase): StateMachine;
+  logger: pino.Logger;
+}
+
+export class ClusterNode {
+  readonly id: NodeId;
+  readonly storage: LmdbStorage;
+  readonly sm: StateMachine;
+  readonly raft: RaftNode;
+  readonly transport: HttpTransport;
+  private peerServer: Server | undefined;
+  private readonly cfg: Readonly<Config>;
+  private readonly log: pino.Logger;
+  /** Wall-clock ms of the last message from each peer (for status only). */
+  private readonly contact = new Map<NodeId, number>();
+
+  constructor(o: ClusterNodeOptions) {
+    this.cfg = o.config;
+    this.id = o.config.nodeId;
+    this.log = o.logger.child({ component: 'raft', node: this.id });
+    this.storage = LmdbStorage.open({ path: `${o.config.dataDir}/${this.id}` });
+    this.sm = o.stateMachine(this.storage.root);
+    this.transport = new HttpTransport({ token: o.config.clusterToken, resolve: (id) => this.peerUrl(id), logger: this.log });
+    const empty = this.storage.lastIndex() === 0 && !this.storage.snapshot() && this.storage.hardState().term === 0;
+    const peers = o.config.peers;
+    if (!empty && peers.length > 0) this.log.info({ peers: peers.map((p) => p.id) }, 'data dir is not empty: the configured peer list is ignored (membership comes from the log)');
+    const r = o.config.raft;
+    this.raft = new RaftNode({
+      id: this.id,
+      storage: this.storage,
+      stateMachine: this.sm,
+      transport: this.transport,
+      timer: wallTimer,
+      rand: new SeededRand(seedFrom(this.id, Date.now() & 0x7fffffff)),
+      tickMs: r.tickMs,
+      snapshotEntries: r.snapshotEntries,
+      keepEntries: r.keepEntries,
+      requestTimeoutMs: r.requestTimeoutMs,
+      logger: this.log,
+      onFatal: (err) => this.log.fatal({ err }, 'raft node stopped'),
+      raft: {
+        electionTicks: r.electionTicks,
+        heartbeatTicks: r.heartbeatTicks,
+        snapshotChunkBytes: r.snapshotChunkBytes,
+        leaseReads: r.leaseReads,
+        ...(empty && peers.length > 0
+          ? { bootstrap: { voters: peers.map((p) => p.id), addresses: Object.fromEntries(peers.map((p) => [p.id, nodeAddress(p.host, p.httpPort, p.peerPort)])) } }
+          : {}),
+      },
+    });
+  }
+
+  /** Repairs a crash between the Raft install and the state machine restore, then starts. */
+  async start(): Promise<void> {
+    const snap = this.storage.snapshot();
+    if (snap && this.sm.applied() < snap.index) {
+      const image = this.storage.readSnapshotChunk(snap.id, 0, snap.size);
+      if (!image || image.length !== snap.size) throw new Error(`snapshot ${snap.id} image missing: cannot restore the state machine`);
+      this.log.warn({ snapshot: snap.id, applied: this.sm.applied() }, 'state machine behind the installed snapshot: restoring it');
+      await this.sm.restore(snap, image);
+    }
+    const app = createPeerApp({
+      token: this.cfg.clusterToken,
+      onMessages: (msgs) => {
+        const now = Date.now();
+        for (const m of msgs) this.contact.set(m.from, now);
+        this.transport.deliver(msgs);
+      },
+      logger: this.log,
+      onPropose: (data) => this.raft.propose(data),
+    });
+    this.peerServer = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      this.peerServer!.once('error', reject);
+      this.peerServer!.listen(this.cfg.peerPort, '0.0.0.0', () => resolve());
+    });
+    this.raft.start();
+    this.log.info({ peerPort: this.cfg.peerPort }, 'raft node started');
+  }
+
+  /** Milliseconds since this node last heard from `id` (null when never, or unknown). */
+  lastContact(id: NodeId): number | null {
+    if (id === this.id) return 0;
+    const t = this.contact.get(id);
+    return t === undefined ? null : Date.now() - t;
+  }
+
+  private peerUrl(id: NodeId): string | undefined {
+    const a = this.raft.core?.conf.addresses[id];
+    const parsed = a ? parseAddress(a) : undefined;
+    if (parsed) return `http://${parsed.host}:${parsed.peerPort}`;
+    const p = this.cfg.peers.find((x) => x.id === id);
+    return p ? `http://${p.host}:${p.peerPort}` : undefined;
+  }
+
+  /**
+   * Commits `data` through the leader from any node: proposes here when leading, else forwards
+   * to the leader over the peer port, then waits until THIS node has applied it (read-your-writes).
+   * Retries NOT_LEADER answers while leadership moves; the same bytes (with their request id)
+   * are resent, so a retry after an unknown outcome is deduplicated by the state machine.
+   */
+  async propose(data: Uint8Array, timeoutMs = this.cfg.raft.requestTimeoutMs): Promise<Committed> {
+    const deadline = Date.now() + timeoutMs;
+    let lastErr: unknown;
+    while (Date.now() < deadline) {
+      const core = this.raft.core;
+      try {
+        if (core.role === 'leader') return await this.raft.propose(data, deadline - Date.now());
+        const leader = core.lead;
+        if (leader === null) throw new ConsensusError('NOT_LEADER', 'no leader known', { leader: null });
+        const { index, term } = await this.forward(leader, data, deadline - Date.now());
+        return await this.raft.waitApplied(index, term, Math.max(1, deadline - Date.now()));
+      } catch (e) {
+        lastErr = e;
+        const code = e instanceof ConsensusError ? e.code : 'UNAVAILABLE';
+        if (code !== 'NOT_LEADER' && code !== 'UNAVAILABLE' && code !== 'DROPPED') throw e;
+        await new Promise((r) => setTimeout(r, Math.min(100, this.cfg.raft.tickMs)));
+      }
+    }
+    throw lastErr instanceof ConsensusError ? lastErr : new ConsensusError('TIMEOUT', `no leader accepted the write within ${timeoutMs} ms`);
+  }
+
+  private async forward(leader: NodeId, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }> {
+    const url = this.peerUrl(leader);
+    if (!url) throw new ConsensusError('NOT_LEADER', `no address for leader ${leader}`, { leader });
+    let res;
+    try {
+      res = await undiciRequest(`${url}/raft/propose`, {
+        method: 'POST',
+        body: data,
+        headers: { 'content-type': 'application/octet-stream', [TOKEN_HEADER]: this.cfg.clusterToken },
+        headersTimeout: Math.max(1, timeoutMs),
+        bodyTimeout: Math.max(1, timeoutMs),
+      });
+    } catch (e) {
+      throw new ConsensusError('NOT_LEADER', `leader ${leader} unreachable: ${(e as Error).message}`, { leader, cause: e });
+    }
+    const body = new Uint8Array(await res.body.arrayBuffer());
+    const v = packr.unpack(body) as { index?: number; term?: number; code?: string; message?: string; leader?: string | null };
+    if (res.statusCode === 200 && typeof v.index === 'number' && typeof v.term === 'number') return { index: v.index, term: v.term };
+    throw new ConsensusError((v.code as ConsensusError['code']) ?? 'UNKNOWN', v.message ?? `leader answered ${res.statusCode}`, { leader: v.leader ?? null });
+  }
+
+  /** SIGTERM: stop taking work, hand leadership away, flush, close. */
+  async stop(): Promise<void> {
+    const core = this.raft.core;
+    if (core && core.role === 'leader' && core.conf.voters.length > 1) {
+      const target = Object.entries(core.status().progress)
+        .filter(([id]) => id !== this.id && core.conf.voters.includes(id))
+        .sort((a, b) => b[1].match - a[1].match)[0]?.[0];
+      if (target) await this.raft.transferLeader(target).catch((e) => this.log.warn({ err: (e as Error).message }, 'leadership transfer on shutdown failed'));
+    }
+    this.raft.stop();
+    await new Promise<void>((r) => (this.peerServer ? this.peerServer.close(() => r()) : r()));
+    await this.transport.shutdown();
+    await this.storage.close();
+  }
+}
