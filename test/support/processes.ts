@@ -1,0 +1,121 @@
+// Real node processes on loopback for cluster tests: free ports, spawn, health, kill, restart.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ProcNode {
+  id: string;
+  httpPort: number;
+  peerPort: number;
+  proc: ChildProcess | undefined;
+  log: string[];
+}
+
+export class ProcCluster {
+  readonly dir = mkdtempSync(join(tmpdir(), 'muster-cluster-'));
+  readonly nodes = new Map<string, ProcNode>();
+  readonly token = 'cluster-test-token';
+
+  constructor(readonly entry: string, readonly extraEnv: Record<string, string> = {}) {}
+
+  async define(ids: string[]): Promise<void> {
+    for (const id of ids) this.nodes.set(id, { id, httpPort: await freePort(), peerPort: await freePort(), proc: undefined, log: [] });
+  }
+
+  peersEnv(ids: string[]): string {
+    return ids.map((id) => `${id}=127.0.0.1:${this.nodes.get(id)!.httpPort}:${this.nodes.get(id)!.peerPort}`).join(',');
+  }
+
+  start(id: string, env: Record<string, string>): void {
+    const n = this.nodes.get(id)!;
+    const proc = spawn(process.execPath, ['--import', 'tsx', this.entry], {
+      env: {
+        ...process.env,
+        MUSTER_NODE_ID: id,
+        MUSTER_HOST: '127.0.0.1',
+        MUSTER_HTTP_PORT: String(n.httpPort),
+        MUSTER_PEER_PORT: String(n.peerPort),
+        MUSTER_DATA_DIR: this.dir,
+        MUSTER_CLUSTER_TOKEN: this.token,
+        MUSTER_LOG_LEVEL: 'warn',
+        ...this.extraEnv,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (b: Buffer) => {
+      n.log.push(b.toString());
+      if (n.log.length > 200) n.log.shift();
+    };
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    n.proc = proc;
+  }
+
+  kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const n = this.nodes.get(id)!;
+    const p = n.proc;
+    if (!p || p.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+  }
+
+  url(id: string, path: string): string {
+    return `http://127.0.0.1:${this.nodes.get(id)!.httpPort}${path}`;
+  }
+
+  async health(id: string): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
+    try {
+      const r = await fetch(this.url(id, '/muster/v1/health'), { signal: AbortSignal.timeout(1000) });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Polls until `pred` holds or `ms` pass. */
+  async until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${this.dump()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async leader(ids: string[]): Promise<string> {
+    return this.until('a leader', async () => {
+      for (const id of ids) {
+        const h = await this.health(id);
+        if (h?.body.role === 'leader') return id;
+      }
+      return undefined;
+    });
+  }
+
+  dump(): string {
+    return [...this.nodes.values()].map((n) => `--- ${n.id}\n${n.log.join('').slice(-3000)}`).join('\n');
+  }
+
+  async shutdown(): Promise<void> {
+    for (const id of this.nodes.keys()) await this.kill(id);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
