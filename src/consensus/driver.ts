@@ -106,6 +106,8 @@ export class RaftNode {
   private ops: (() => void)[] = [];
   private running = false;
   private scheduled = false;
+  /** A state machine restore started at start(); nothing is applied before it completes. */
+  private restoring: Promise<void> | undefined;
   private stopped = false;
   private halted = false;
   /** A persist is in flight with messages waiting for it (observable for fault injection). */
@@ -130,10 +132,19 @@ export class RaftNode {
     this.log = opts.logger ?? silent;
   }
 
-  /** Builds the core from durable state and starts ticking. */
+  /** Builds the core from durable state and starts ticking. If the state machine is behind the
+   * installed snapshot (a crash between the two halves of an install), it is restored from the
+   * stored image before anything is applied. */
   start(): void {
     const o = this.opts;
-    this.core = new RaftCore({ ...(o.raft ?? {}), id: o.id, storage: o.storage, applied: o.stateMachine.applied(), rand: o.rand });
+    const snap = o.storage.snapshot();
+    let applied = o.stateMachine.applied();
+    if (snap && applied < snap.index) {
+      this.log.warn({ node: this.id, snapshot: snap.id, applied }, 'state machine behind the installed snapshot: restoring it');
+      this.restoring = this.restoreFromSnapshot(snap);
+      applied = snap.index;
+    }
+    this.core = new RaftCore({ ...(o.raft ?? {}), id: o.id, storage: o.storage, applied, rand: o.rand });
     this.lastSnapshotIndex = o.storage.snapshot()?.index ?? 0;
     this.nonce = o.rand.int(2 ** 31).toString(36);
     this.soft = this.core.softState();
@@ -309,9 +320,19 @@ export class RaftNode {
     });
   }
 
+  private async restoreFromSnapshot(meta: SnapshotMeta): Promise<void> {
+    const image = this.opts.storage.readSnapshotChunk(meta.id, 0, meta.size);
+    if (!image || image.length !== meta.size) throw new Error(`snapshot image ${meta.id} unreadable`);
+    await this.opts.stateMachine.restore(meta, image);
+  }
+
   private async run(): Promise<void> {
     this.running = true;
     try {
+      if (this.restoring) {
+        await this.restoring;
+        this.restoring = undefined;
+      }
       while (!this.stopped) {
         this.deliverTicks();
         const inbox = this.inbox;
@@ -351,16 +372,15 @@ export class RaftNode {
     o.transport.send(rd.messages);
     const install = rd.snapshotOps.find((x) => x.op === 'install');
     this.persistingWithMessages = rd.persistedMessages.length > 0;
-    // Issued together, before any await, so the storage and the state machine install as one.
-    const writes: Promise<void>[] = [o.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshotOps: rd.snapshotOps })];
-    if (install && install.op === 'install') {
-      const image = o.storage.readSnapshotChunk(install.meta.id, 0, install.meta.size);
-      if (!image || image.length !== install.meta.size) throw new Error(`installed image ${install.meta.id} unreadable`);
-      writes.push(o.stateMachine.restore(install.meta, image));
-    }
-    await Promise.all(writes);
-    this.persistingWithMessages = false;
+    await o.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshotOps: rd.snapshotOps });
     if (this.halted) return;
+    if (install && install.op === 'install') {
+      // The Raft side of the install is durable; now the state machine. A crash in between is
+      // repaired at the next start (see start()): the stored image is restored before any apply.
+      await this.restoreFromSnapshot(install.meta);
+      if (this.halted) return;
+    }
+    this.persistingWithMessages = false;
     o.transport.send(rd.persistedMessages);
     if (rd.committedEntries.length > 0) {
       const results = await o.stateMachine.apply(rd.committedEntries);

@@ -22,6 +22,9 @@ export function stepLeader(r: RaftCore, m: Message): void {
       if (!pr) return;
       pr.recentActive = true;
       pr.probeSent = false;
+      // The follower is alive: if the window is full of appends that were lost (it was down),
+      // free one slot so an append goes out; its rejection sends us back to probing.
+      if (pr.state === ProgressState.Replicate && pr.isPaused()) pr.inflights.shift();
       if (pr.state === ProgressState.Snapshot) maybeResendChunk(r, pr);
       else if (pr.match < r.log.lastIndex()) sendAppend(r, m.from, true);
       if (m.seq !== undefined && r.conf.voters.includes(m.from)) {

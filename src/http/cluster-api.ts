@@ -63,6 +63,7 @@ export function clusterRouter(node: ClusterNode): Router {
       term: s.term,
       commitIndex: s.commit,
       appliedIndex: s.applied,
+      firstIndex: s.firstIndex,
       members: members.map((m) => ({
         id: m.id,
         address: s.conf.addresses[m.id] ?? null,

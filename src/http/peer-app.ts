@@ -12,12 +12,18 @@ import { decodeBatch, PeerCodecError } from './peer-codec.ts';
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export const TOKEN_HEADER = 'x-muster-token';
+/** The sending node's id and address (host:httpPort:peerPort), so that a node that does not yet
+ * know the configuration (a joining node) can answer. */
+export const FROM_HEADER = 'x-muster-from';
+export const ADDRESS_HEADER = 'x-muster-address';
 
 export interface PeerAppOptions {
   token: string;
   /** Receives every message of a valid batch, in order. */
   onMessages(msgs: Message[]): void;
   logger?: { warn(obj: object, msg?: string): void };
+  /** Called with the sender's id and address on every authenticated request that names them. */
+  onPeerSeen?(id: string, address: string): void;
   /** A write forwarded by a follower: commit it (this node leads) and return where it landed. */
   onPropose?(data: Uint8Array): Promise<{ index: number; term: number }>;
   /** Largest accepted body, bytes. */
@@ -40,6 +46,9 @@ export function createPeerApp(opts: PeerAppOptions): Express {
       res.status(401).json({ code: 'PEER_UNAUTHORIZED', message: `missing or wrong ${TOKEN_HEADER}` });
       return;
     }
+    const from = req.get(FROM_HEADER);
+    const address = req.get(ADDRESS_HEADER);
+    if (from && address && /^[A-Za-z0-9_.-]{1,64}$/.test(from) && /^[^\s:]+:\d{1,5}:\d{1,5}$/.test(address)) opts.onPeerSeen?.(from, address);
     next();
   });
   app.post('/raft/messages', express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 64 * 1024 * 1024 }), (req: Request, res: Response) => {

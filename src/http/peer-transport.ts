@@ -5,11 +5,13 @@
 import { Pool } from 'undici';
 import type { Transport } from '../consensus/transport.ts';
 import type { Message, NodeId } from '../consensus/types.ts';
-import { TOKEN_HEADER } from './peer-app.ts';
+import { ADDRESS_HEADER, FROM_HEADER, TOKEN_HEADER } from './peer-app.ts';
 import { encodeBatch } from './peer-codec.ts';
 
 export interface HttpTransportOptions {
   token: string;
+  /** This node, announced on every request (see FROM_HEADER). */
+  self?: { id: NodeId; address: string };
   /** The peer's base URL (http://host:peerPort), or undefined when unknown. */
   resolve(id: NodeId): string | undefined;
   /** Queued messages per peer beyond which the oldest are dropped. */
@@ -34,7 +36,15 @@ export class HttpTransport implements Transport {
   private peers = new Map<NodeId, PeerQueue>();
   private closed = false;
 
-  constructor(private readonly opts: HttpTransportOptions) {}
+  private readonly headers: Record<string, string>;
+
+  constructor(private readonly opts: HttpTransportOptions) {
+    this.headers = { 'content-type': 'application/msgpack', [TOKEN_HEADER]: opts.token };
+    if (opts.self) {
+      this.headers[FROM_HEADER] = opts.self.id;
+      this.headers[ADDRESS_HEADER] = opts.self.address;
+    }
+  }
 
   listen(id: NodeId, receive: (m: Message) => void): void {
     this.receivers.set(id, receive);
@@ -80,7 +90,7 @@ export class HttpTransport implements Transport {
     q.msgs = [];
     q.sending = true;
     const body = encodeBatch(batch);
-    q.pool!.request({ path: '/raft/messages', method: 'POST', body, headers: { 'content-type': 'application/msgpack', [TOKEN_HEADER]: this.opts.token } }).then(
+    q.pool!.request({ path: '/raft/messages', method: 'POST', body, headers: this.headers }).then(
       async (res) => {
         await res.body.dump();
         if (res.statusCode >= 300) throw new Error(`peer ${id} answered ${res.statusCode}`);

@@ -15,7 +15,7 @@ import type { StateMachine } from '../consensus/state-machine.ts';
 import { wallTimer } from '../consensus/timer.ts';
 import type { NodeId } from '../consensus/types.ts';
 import type { Config } from '../config.ts';
-import { createPeerApp, TOKEN_HEADER } from '../http/peer-app.ts';
+import { createPeerApp, FROM_HEADER, TOKEN_HEADER } from '../http/peer-app.ts';
 import { HttpTransport } from '../http/peer-transport.ts';
 import { LmdbStorage } from '../storage/lmdb-storage.ts';
 
@@ -47,6 +47,8 @@ export class ClusterNode {
   private peerServer: Server | undefined;
   private readonly cfg: Readonly<Config>;
   private readonly log: pino.Logger;
+  /** Addresses announced by peers (used when the configuration does not name them yet). */
+  private readonly learned = new Map<NodeId, string>();
   /** Wall-clock ms of the last message from each peer (for status only). */
   private readonly contact = new Map<NodeId, number>();
 
@@ -56,7 +58,12 @@ export class ClusterNode {
     this.log = o.logger.child({ component: 'raft', node: this.id });
     this.storage = LmdbStorage.open({ path: `${o.config.dataDir}/${this.id}` });
     this.sm = o.stateMachine(this.storage.root);
-    this.transport = new HttpTransport({ token: o.config.clusterToken, resolve: (id) => this.peerUrl(id), logger: this.log });
+    this.transport = new HttpTransport({
+      token: o.config.clusterToken,
+      self: { id: this.id, address: nodeAddress(o.config.host, o.config.httpPort, o.config.peerPort) },
+      resolve: (id) => this.peerUrl(id),
+      logger: this.log,
+    });
     const empty = this.storage.lastIndex() === 0 && !this.storage.snapshot() && this.storage.hardState().term === 0;
     const peers = o.config.peers;
     if (!empty && peers.length > 0) this.log.info({ peers: peers.map((p) => p.id) }, 'data dir is not empty: the configured peer list is ignored (membership comes from the log)');
@@ -86,15 +93,8 @@ export class ClusterNode {
     });
   }
 
-  /** Repairs a crash between the Raft install and the state machine restore, then starts. */
+  /** Listens on the peer port and starts the Raft node. */
   async start(): Promise<void> {
-    const snap = this.storage.snapshot();
-    if (snap && this.sm.applied() < snap.index) {
-      const image = this.storage.readSnapshotChunk(snap.id, 0, snap.size);
-      if (!image || image.length !== snap.size) throw new Error(`snapshot ${snap.id} image missing: cannot restore the state machine`);
-      this.log.warn({ snapshot: snap.id, applied: this.sm.applied() }, 'state machine behind the installed snapshot: restoring it');
-      await this.sm.restore(snap, image);
-    }
     const app = createPeerApp({
       token: this.cfg.clusterToken,
       onMessages: (msgs) => {
@@ -104,6 +104,7 @@ export class ClusterNode {
       },
       logger: this.log,
       onPropose: (data) => this.raft.propose(data),
+      onPeerSeen: (id, address) => this.learned.set(id, address),
     });
     this.peerServer = createServer(app);
     await new Promise<void>((resolve, reject) => {
@@ -122,7 +123,7 @@ export class ClusterNode {
   }
 
   private peerUrl(id: NodeId): string | undefined {
-    const a = this.raft.core?.conf.addresses[id];
+    const a = this.raft.core?.conf.addresses[id] ?? this.learned.get(id);
     const parsed = a ? parseAddress(a) : undefined;
     if (parsed) return `http://${parsed.host}:${parsed.peerPort}`;
     const p = this.cfg.peers.find((x) => x.id === id);
@@ -164,7 +165,7 @@ export class ClusterNode {
       res = await undiciRequest(`${url}/raft/propose`, {
         method: 'POST',
         body: data,
-        headers: { 'content-type': 'application/octet-stream', [TOKEN_HEADER]: this.cfg.clusterToken },
+        headers: { 'content-type': 'application/octet-stream', [TOKEN_HEADER]: this.cfg.clusterToken, [FROM_HEADER]: this.id },
         headersTimeout: Math.max(1, timeoutMs),
         bodyTimeout: Math.max(1, timeoutMs),
       });

@@ -24,6 +24,7 @@ function cluster(n: number, over: Partial<SimOptions> = {}) {
     keepEntries: 10,
     snapshotChunkBytes: 1024,
     maxEntriesPerMsg: 64,
+    maxInflight: 64,
     leaseReads: false,
     maxClockDrift: 0.1,
     mutations: {},

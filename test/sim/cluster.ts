@@ -27,6 +27,8 @@ export interface SimOptions {
   keepEntries: number;
   snapshotChunkBytes: number;
   maxEntriesPerMsg: number;
+  /** In-flight appends per follower (small windows fill while a follower is down). */
+  maxInflight: number;
   leaseReads: boolean;
   maxClockDrift: number;
   mutations: Mutations;
@@ -199,6 +201,7 @@ export class SimCluster {
         electionTicks: o.electionTicks,
         heartbeatTicks: 1,
         maxEntriesPerMsg: o.maxEntriesPerMsg,
+        maxInflight: o.maxInflight,
         snapshotChunkBytes: o.snapshotChunkBytes,
         catchUpMargin: 20,
         leaseReads: o.leaseReads,

@@ -45,6 +45,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     keepEntries: rand.pick([0, 2, 8]),
     snapshotChunkBytes: rand.pick([64, 200, 1024]),
     maxEntriesPerMsg: rand.pick([1, 2, 4, 64]),
+    maxInflight: rand.pick([1, 2, 4, 64]),
     leaseReads: rand.chance(0.5),
     maxClockDrift: 0.1,
     mutations: ro.mutations ?? {},

@@ -40,9 +40,9 @@ export class ProcCluster {
     return ids.map((id) => `${id}=127.0.0.1:${this.nodes.get(id)!.httpPort}:${this.nodes.get(id)!.peerPort}`).join(',');
   }
 
-  start(id: string, env: Record<string, string>): void {
+  start(id: string, env: Record<string, string>, args: string[] = []): void {
     const n = this.nodes.get(id)!;
-    const proc = spawn(process.execPath, ['--import', 'tsx', this.entry], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', this.entry, ...args], {
       env: {
         ...process.env,
         MUSTER_NODE_ID: id,
