@@ -61,7 +61,8 @@ function keepImage(s: MemRaftState, id: string, image: Uint8Array): void {
   while (s.images.size > IMAGES_KEPT) s.images.delete(s.images.keys().next().value!);
 }
 
-function applyWrite(s: MemRaftState, w: PersistWrite): void {
+/** Applies one persist to a MemRaftState (also used by checkers to mirror what another storage made durable). */
+export function applyWrite(s: MemRaftState, w: PersistWrite): void {
   for (const op of w.snapshotOps) {
     if (op.op === 'discard') s.staged = undefined;
     else if (op.op === 'stage') {
