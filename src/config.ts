@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
+import { validate as validCron } from 'node-cron';
 
 export interface PeerAddress {
   id: string;
@@ -170,6 +171,7 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
   if (c.httpPort === c.peerPort) throw new ConfigError('config: httpPort and peerPort must differ');
   if (c.raft.heartbeatTicks >= c.raft.electionTicks) throw new ConfigError('config: raft.heartbeatTicks must be less than raft.electionTicks');
   if (c.peers.length > 0 && !c.peers.some((p) => p.id === c.nodeId)) throw new ConfigError(`config: peers must include this node (${c.nodeId})`);
+  if (!validCron(c.raft.snapshotCron)) throw new ConfigError(`config: raft.snapshotCron "${c.raft.snapshotCron}" is not a cron expression`);
   if (c.peers.length > 0 && c.join) throw new ConfigError('config: set either peers (bootstrap) or join, not both');
   return deepFreeze(c);
 }

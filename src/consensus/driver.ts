@@ -117,6 +117,7 @@ export class RaftNode {
   private watchers = new Map<number, PendingProposal[]>();
   private reads = new Map<string, PendingRead>();
   private promotions: Promotion[] = [];
+  private snapshotWaiters: ((m: SnapshotMeta | undefined) => void)[] = [];
   private transfers: { to: NodeId; deadline: number; resolve: () => void; reject: (e: ConsensusError) => void }[] = [];
   private readSeq = 0;
   /** Differs between starts of this node, so that a late answer to a read of an earlier life
@@ -268,6 +269,16 @@ export class RaftNode {
     return this.promote(node);
   }
 
+  /** Takes a snapshot at the applied index and compacts the log (the scheduled snapshot);
+   * resolves with its metadata, or undefined when nothing was applied since the last one. */
+  requestSnapshot(): Promise<SnapshotMeta | undefined> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve(undefined);
+      this.snapshotWaiters.push(resolve);
+      this.kick();
+    });
+  }
+
   /** Transfers leadership to `to`; resolves once this node sees `to` as leader. */
   transferLeader(to: NodeId): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -341,7 +352,13 @@ export class RaftNode {
         const ops = this.ops;
         this.ops = [];
         for (const op of ops) op();
-        if (!this.core.hasReady()) break;
+        if (!this.core.hasReady()) {
+          if (this.snapshotWaiters.length === 0) break;
+          const waiters = this.snapshotWaiters.splice(0);
+          const meta = await this.snapshotNow();
+          for (const w of waiters) w(meta);
+          continue;
+        }
         await this.handleReady(this.core.ready());
       }
     } catch (err) {
@@ -563,6 +580,7 @@ export class RaftNode {
     this.reads.clear();
     for (const p of this.promotions.splice(0)) p.reject(err);
     for (const t of this.transfers.splice(0)) t.reject(err);
+    for (const w of this.snapshotWaiters.splice(0)) w(undefined);
   }
 }
 

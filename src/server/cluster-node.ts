@@ -65,8 +65,12 @@ export class ClusterNode {
       logger: this.log,
     });
     const empty = this.storage.lastIndex() === 0 && !this.storage.snapshot() && this.storage.hardState().term === 0;
-    const peers = o.config.peers;
-    if (!empty && peers.length > 0) this.log.info({ peers: peers.map((p) => p.id) }, 'data dir is not empty: the configured peer list is ignored (membership comes from the log)');
+    // No peer list and nothing to join: the embedded default, a single-node cluster of itself.
+    const peers =
+      o.config.peers.length > 0 || o.config.join
+        ? o.config.peers
+        : [{ id: this.id, host: o.config.host, httpPort: o.config.httpPort, peerPort: o.config.peerPort }];
+    if (!empty && o.config.peers.length > 0) this.log.info({ peers: peers.map((p) => p.id) }, 'data dir is not empty: the configured peer list is ignored (membership comes from the log)');
     const r = o.config.raft;
     this.raft = new RaftNode({
       id: this.id,
