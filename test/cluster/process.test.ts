@@ -55,3 +55,31 @@ describe('node process', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('graceful stop', { timeout: 120_000 }, () => {
+  const c = new ProcCluster(ENTRY);
+  after(() => c.shutdown());
+
+  it('SIGTERM on the leader: leadership moves first, the process exits 0, and it rejoins with its state', async () => {
+    const ids = ['n1', 'n2', 'n3'];
+    await c.define(ids);
+    const peers = c.peersEnv(ids);
+    for (const id of ids) c.start(id, { MUSTER_PEERS: peers });
+    const L = await c.leader(ids);
+    const w = await fetch(c.url(L, '/kv/before-term?id=before-term'), { method: 'PUT', body: 'kept' });
+    assert.equal(w.status, 200);
+    const term = ((await c.health(L))!.body.term as number);
+    const code = await c.kill(L, 'SIGTERM');
+    assert.equal(code, 0);
+    const next = await c.leader(ids.filter((i) => i !== L));
+    assert.notEqual(next, L);
+    c.start(L, { MUSTER_PEERS: peers });
+    const h = await c.until('restarted node follows', async () => {
+      const x = await c.health(L);
+      return x?.status === 200 ? x : undefined;
+    });
+    assert.ok((h.body.term as number) >= term, 'term kept across the restart');
+    const g = (await (await fetch(c.url(L, '/kv/before-term?consistency=linearizable'))).json()) as { value: string };
+    assert.equal(g.value, 'kept');
+  });
+});

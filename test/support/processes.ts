@@ -66,12 +66,13 @@ export class ProcCluster {
     n.proc = proc;
   }
 
-  kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** Signals the process and resolves with its exit code (null when killed by the signal). */
+  kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     const n = this.nodes.get(id)!;
     const p = n.proc;
-    if (!p || p.exitCode !== null) return Promise.resolve();
+    if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve(p?.exitCode ?? null);
     return new Promise((resolve) => {
-      p.once('exit', () => resolve());
+      p.once('exit', (code) => resolve(code));
       p.kill(signal);
     });
   }
@@ -115,7 +116,7 @@ export class ProcCluster {
   }
 
   async shutdown(): Promise<void> {
-    for (const id of this.nodes.keys()) await this.kill(id);
+    for (const id of this.nodes.keys()) await this.kill(id, 'SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
