@@ -38,6 +38,15 @@ describe('muster cluster CLI', { timeout: 120_000 }, () => {
     const usage = muster('cluster', 'frobnicate');
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /unknown cluster command/);
+    // The peer port of a running node refuses requests without the token and garbage bodies,
+    // and the node keeps serving.
+    const peer = `http://127.0.0.1:${c.nodes.get(to)!.peerPort}/raft/messages`;
+    assert.equal((await fetch(peer, { method: 'POST', body: new Uint8Array([1, 2, 3]) })).status, 401);
+    const garbage = await fetch(peer, { method: 'POST', headers: { 'x-muster-token': c.token }, body: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) });
+    assert.equal(garbage.status, 400);
+    assert.equal((await c.health(to))?.status, 200, 'still serving');
+    assert.equal(await c.leader(ids), to);
+
     const notVoter = muster('cluster', 'transfer', 'nobody', '--server', server);
     assert.equal(notVoter.status, 1);
     assert.match(notVoter.stderr, /INVALID: nobody is not a voter/);

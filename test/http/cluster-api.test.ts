@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import express from 'express';
+import request from 'supertest';
+import { clusterRouter, statusOf } from '../../src/http/cluster-api.ts';
+import type { RaftStatus } from '../../src/consensus/raft.ts';
+import type { ClusterNode } from '../../src/server/cluster-node.ts';
+
+function appWith(status: Partial<RaftStatus>) {
+  const full: RaftStatus = {
+    id: 'n1', term: 7, vote: null, role: 'follower', lead: null, commit: 10, applied: 9, firstIndex: 1, lastIndex: 10,
+    conf: { voters: ['n1', 'n2', 'n3'], learners: [], addresses: {} }, progress: {}, leadTransferee: null, ...status,
+  };
+  const node = { raft: { status: () => full }, lastContact: () => null } as unknown as ClusterNode;
+  const app = express();
+  app.use(clusterRouter(node));
+  return app;
+}
+
+describe('health', () => {
+  it('200 UP with the documented shape when a leader is known', async () => {
+    const r = await request(appWith({ lead: 'n2' })).get('/muster/v1/health').expect(200);
+    assert.deepEqual(r.body, { status: 'UP', nodeId: 'n1', role: 'follower', leader: 'n2', term: 7, commitIndex: 10, appliedIndex: 9 });
+  });
+
+  it('503 with the same shape when no leader is known', async () => {
+    const r = await request(appWith({ lead: null, role: 'candidate' })).get('/muster/v1/health').expect(503);
+    assert.deepEqual(r.body, { status: 'DOWN', nodeId: 'n1', role: 'candidate', leader: null, term: 7, commitIndex: 10, appliedIndex: 9 });
+  });
+
+  it('reports a node outside the voters as a learner', async () => {
+    const r = await request(appWith({ id: 'n4', lead: 'n1' })).get('/muster/v1/health').expect(200);
+    assert.equal(r.body.role, 'learner');
+  });
+});
+
+describe('cluster admin input', () => {
+  it('refuses a bad node id or address with a 400 naming the field, changing nothing', async () => {
+    const app = appWith({ lead: 'n1', role: 'leader' });
+    const a = await request(app).post('/muster/v1/cluster/nodes').send({ id: 'bad id!', address: '127.0.0.1:1:2' }).expect(400);
+    assert.match(a.body.message, /^id:/);
+    const b = await request(app).post('/muster/v1/cluster/nodes').send({ id: 'n4', address: 'nowhere' }).expect(400);
+    assert.match(b.body.message, /^address:/);
+    const c = await request(app).post('/muster/v1/cluster/leader').send({}).expect(400);
+    assert.match(c.body.message, /^to:/);
+  });
+
+  it('maps each consensus code to one status', () => {
+    assert.equal(statusOf('INVALID'), 400);
+    assert.equal(statusOf('NOT_LEADER'), 503);
+    assert.equal(statusOf('CONF_PENDING'), 409);
+    assert.equal(statusOf('UNKNOWN'), 504);
+  });
+});
