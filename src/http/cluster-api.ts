@@ -69,6 +69,8 @@ export function clusterRouter(node: ClusterNode): Router {
         address: s.conf.addresses[m.id] ?? null,
         role: m.id === s.lead ? 'leader' : m.voter ? 'follower' : 'learner',
         match: s.progress[m.id]?.match ?? null,
+        /** Replication state as the leader sees it: probe, replicate, or snapshot (a transfer in progress). */
+        state: s.progress[m.id]?.state ?? null,
         lastContact: node.lastContact(m.id),
       })),
     });

@@ -30,25 +30,34 @@ describe('catch-up of real processes', { timeout: 180_000 }, () => {
       return 'n1';
     });
     await c.kill('n3', 'SIGKILL');
-    const big = 'x'.repeat(300);
-    for (let k = 0; k < 300; k++) {
-      const r = await fetch(c.url(leaderNotN3, `/kv/key-${k}?id=k${k}`), { method: 'PUT', body: `${k}:${big}` });
-      assert.equal(r.status, 200, await r.text());
+    // About 2 MB of state: hundreds of 4 KiB chunks, so the transfer takes a while.
+    const big = 'x'.repeat(2000);
+    const N = 1000;
+    for (let k = 0; k < N; k += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, j) => {
+          const r = await fetch(c.url(leaderNotN3, `/kv/key-${k + j}?id=k${k + j}`), { method: 'PUT', body: `${k + j}:${big}` });
+          assert.equal(r.status, 200, await r.text());
+        }),
+      );
     }
     const status = (await (await fetch(c.url(leaderNotN3, '/muster/v1/cluster'))).json()) as { firstIndex: number; appliedIndex: number };
     assert.ok(status.firstIndex > 10, `the leader compacted its log (first index ${status.firstIndex})`);
 
-    // n3 returns, is killed a moment into the transfer, and returns again.
+    // n3 returns, is killed while the leader reports the snapshot transfer in progress, and
+    // returns again.
     c.start('n3', { MUSTER_PEERS: peers }, args);
-    await c.until('n3 serving', async () => ((await c.health('n3'))?.status === 200 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 150));
+    await c.until('a snapshot transfer to n3', async () => {
+      const s = (await (await fetch(c.url(leaderNotN3, '/muster/v1/cluster'))).json()) as { members: { id: string; state: string | null }[] };
+      return s.members.find((m) => m.id === 'n3')?.state === 'snapshot' ? true : undefined;
+    });
     await c.kill('n3', 'SIGKILL');
     c.start('n3', { MUSTER_PEERS: peers }, args);
     await c.until('n3 caught up', async () => {
       const h = await c.health('n3');
       return h && (h.body.appliedIndex as number) >= status.appliedIndex ? true : undefined;
     }, 60_000);
-    for (const k of [0, 150, 299]) {
+    for (const k of [0, 500, N - 1]) {
       const g = (await (await fetch(c.url('n3', `/kv/key-${k}`))).json()) as { value: string };
       assert.equal(g.value, `${k}:${big}`);
     }
@@ -60,7 +69,7 @@ describe('catch-up of real processes', { timeout: 180_000 }, () => {
       const m = s.members.find((x) => x.id === 'n4');
       return m && m.role !== 'learner' ? true : undefined;
     }, 60_000);
-    const g = (await (await fetch(c.url('n4', '/kv/key-299?consistency=linearizable'))).json()) as { value: string };
-    assert.equal(g.value, `299:${big}`);
+    const g = (await (await fetch(c.url('n4', `/kv/key-${N - 1}?consistency=linearizable`))).json()) as { value: string };
+    assert.equal(g.value, `${N - 1}:${big}`);
   });
 });
