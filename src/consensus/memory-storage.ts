@@ -1,6 +1,7 @@
 // In-memory Storage on a MemDisk: the reference implementation of the storage contract, used by
 // unit tests and the simulator (where crashes lose what was not flushed).
 
+import { entryBytes } from './log.ts';
 import { MemDisk } from './memory-disk.ts';
 import type { PersistWrite, Storage } from './storage.ts';
 import type { Entry, HardState, SnapshotMeta, StagedSnapshot } from './types.ts';
@@ -129,7 +130,7 @@ export class MemoryStorage implements Storage {
     let bytes = 0;
     for (let i = lo; i < hi && i <= this.lastIndex(); i++) {
       const e = s.entries[i - s.prevIndex - 1]!;
-      bytes += 24 + (e.data?.length ?? 0);
+      bytes += entryBytes(e);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(e);
     }

@@ -12,6 +12,7 @@
 // transaction callbacks, so it always equals the committed state.
 
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { entryBytes } from '../consensus/log.ts';
 import type { PersistWrite, Storage } from '../consensus/storage.ts';
 import type { Entry, HardState, SnapshotMeta, StagedSnapshot } from '../consensus/types.ts';
 
@@ -96,7 +97,7 @@ export class LmdbStorage implements Storage {
     let bytes = 0;
     for (const { value } of this.log.getRange({ start: lo, end: Math.min(hi, this.last + 1) })) {
       const e = fromStored(value);
-      bytes += 24 + (e.data?.length ?? 0);
+      bytes += entryBytes(e);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(e);
     }

@@ -15,9 +15,7 @@ describe('muster cluster CLI', { timeout: 120_000 }, () => {
 
   it('shows the cluster, transfers leadership, and says what to do when it cannot help', async () => {
     const ids = ['n1', 'n2', 'n3'];
-    await c.define(ids);
-    const peers = c.peersEnv(ids);
-    for (const id of ids) c.start(id, { MUSTER_PEERS: peers });
+    await c.bootstrap(ids);
     const L = await c.leader(ids);
     const server = `127.0.0.1:${c.nodes.get(ids.find((i) => i !== L)!)!.httpPort}`;
     await c.until('followers know the leader', async () => ((await c.health(ids.find((i) => i !== L)!))?.status === 200 ? true : undefined));

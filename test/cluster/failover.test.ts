@@ -14,9 +14,7 @@ describe('cluster of real processes', { timeout: 120_000 }, () => {
   after(() => c.shutdown());
 
   it('elects, writes through every node, survives SIGKILL of the leader mid-stream', async () => {
-    await c.define(ids);
-    const peers = c.peersEnv(ids);
-    for (const id of ids) c.start(id, { MUSTER_PEERS: peers });
+    const peers = await c.bootstrap(ids);
     const first = await c.leader(ids);
 
     // Write through every node (followers forward to the leader) and read our own write there.

@@ -24,9 +24,7 @@ describe('node process', { timeout: 120_000 }, () => {
 
   it('SIGSTOP the leader: a new leader is elected; on SIGCONT the old one steps down and its pending writes end with a typed outcome', async () => {
     const ids = ['n1', 'n2', 'n3'];
-    await c.define(ids);
-    const peers = c.peersEnv(ids);
-    for (const id of ids) c.start(id, { MUSTER_PEERS: peers });
+    await c.bootstrap(ids);
     const old = await c.leader(ids);
     const others = ids.filter((i) => i !== old);
     // A burst of writes at the leader, stopped while they are in flight.
@@ -62,9 +60,7 @@ describe('graceful stop', { timeout: 120_000 }, () => {
 
   it('SIGTERM on the leader: leadership moves first, the process exits 0, and it rejoins with its state', async () => {
     const ids = ['n1', 'n2', 'n3'];
-    await c.define(ids);
-    const peers = c.peersEnv(ids);
-    for (const id of ids) c.start(id, { MUSTER_PEERS: peers });
+    const peers = await c.bootstrap(ids);
     const L = await c.leader(ids);
     const w = await fetch(c.url(L, '/kv/before-term?id=before-term'), { method: 'PUT', body: 'kept' });
     assert.equal(w.status, 200);

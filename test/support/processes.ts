@@ -36,6 +36,15 @@ export class ProcCluster {
     for (const id of ids) this.nodes.set(id, { id, httpPort: await freePort(), peerPort: await freePort(), proc: undefined, log: [] });
   }
 
+  /** Defines `ids`, starts them as one cluster bootstrapped from their peer list, and returns
+   * that list (MUSTER_PEERS), for restarts. */
+  async bootstrap(ids: string[], args: string[] = []): Promise<string> {
+    await this.define(ids);
+    const peers = this.peersEnv(ids);
+    for (const id of ids) this.start(id, { MUSTER_PEERS: peers }, args);
+    return peers;
+  }
+
   peersEnv(ids: string[]): string {
     return ids.map((id) => `${id}=127.0.0.1:${this.nodes.get(id)!.httpPort}:${this.nodes.get(id)!.peerPort}`).join(',');
   }
