@@ -50,10 +50,6 @@ export class MemDisk<S> {
     });
   }
 
-  hasPending(): boolean {
-    return this.pending.length > 0;
-  }
-
   /** Makes every pending write durable, in order, then resolves them. */
   flush(): void {
     this.flushScheduled = false;

@@ -3,7 +3,7 @@
 
 import { entryBytes } from './log.ts';
 import { MemDisk } from './memory-disk.ts';
-import type { PersistWrite, Storage } from './storage.ts';
+import { SNAPSHOT_IMAGES_KEPT, type PersistWrite, type Storage } from './storage.ts';
 import type { Entry, HardState, SnapshotMeta, StagedSnapshot } from './types.ts';
 
 export interface MemRaftState {
@@ -24,7 +24,6 @@ export interface NodeDiskState {
   app: unknown;
 }
 
-export const IMAGES_KEPT = 2;
 
 export function emptyNodeDisk(): NodeDiskState {
   return {
@@ -59,7 +58,7 @@ function replaceFrom(s: MemRaftState, entries: readonly Entry[]): void {
 
 function keepImage(s: MemRaftState, id: string, image: Uint8Array): void {
   s.images.set(id, image);
-  while (s.images.size > IMAGES_KEPT) s.images.delete(s.images.keys().next().value!);
+  while (s.images.size > SNAPSHOT_IMAGES_KEPT) s.images.delete(s.images.keys().next().value!);
 }
 
 /** Applies one persist to a MemRaftState (also used by checkers to mirror what another storage made durable). */
@@ -89,7 +88,7 @@ export function applyWrite(s: MemRaftState, w: PersistWrite): void {
   if (w.hardState) s.hs = { ...w.hardState };
 }
 
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const n = chunks.reduce((a, c) => a + c.length, 0);
   const out = new Uint8Array(n);
   let o = 0;

@@ -112,8 +112,4 @@ export class Progress {
         return true;
     }
   }
-
-  describe(): string {
-    return `${this.id}:${this.state} m${this.match} n${this.next}${this.snapshot ? ` snap@${this.snapshot.acked}` : ''}`;
-  }
 }

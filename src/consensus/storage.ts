@@ -4,6 +4,10 @@
 
 import type { Entry, HardState, SnapshotMeta, SnapshotOp, StagedSnapshot } from './types.ts';
 
+/** Snapshot images a storage keeps: the newest, and the one before it, so that a transfer in
+ * progress can finish reading the image it started (a resumed transfer reads the same bytes). */
+export const SNAPSHOT_IMAGES_KEPT = 2;
+
 /** The read side, used by the core. */
 export interface LogReader {
   /** Index of the first entry still in the log. Invariant: firstIndex() - 1 is the snapshot index

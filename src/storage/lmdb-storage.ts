@@ -13,11 +13,9 @@
 
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { entryBytes } from '../consensus/log.ts';
-import type { PersistWrite, Storage } from '../consensus/storage.ts';
+import { SNAPSHOT_IMAGES_KEPT, type PersistWrite, type Storage } from '../consensus/storage.ts';
 import type { Entry, HardState, SnapshotMeta, StagedSnapshot } from '../consensus/types.ts';
 
-/** Images kept: the newest, and the one before it (a transfer in progress may still read it). */
-const IMAGES_KEPT = 2;
 /** Saved images are split into values of at most this many bytes. */
 const IMAGE_CHUNK = 1 << 20;
 
@@ -223,7 +221,7 @@ export class LmdbStorage implements Storage {
   private keepImage(id: string): void {
     const ids = this.m.images.filter((x) => x !== id);
     ids.push(id);
-    while (ids.length > IMAGES_KEPT) this.dropImage(ids.shift()!);
+    while (ids.length > SNAPSHOT_IMAGES_KEPT) this.dropImage(ids.shift()!);
     this.setMeta('images', ids);
   }
 
