@@ -108,9 +108,13 @@ export function clusterRouter(node: ClusterNode): Router {
     const { id, address } = (req.body ?? {}) as { id?: unknown; address?: unknown };
     if (typeof id !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) return fail(res, new ConsensusError('INVALID', 'id: required, 1-64 characters of A-Z a-z 0-9 _ . -'));
     if (typeof address !== 'string' || !parseAddress(address)) return fail(res, new ConsensusError('INVALID', 'address: required, as host:httpPort:peerPort'));
+    // Idempotent, so a joining node that retries (or restarts mid-join) completes: an existing
+    // learner is promoted, an existing voter is left alone.
     void atLeader(req, res, async () => {
-      const c = await node.raft.addNode(id, address);
-      return { id, address, promotedAt: c.index };
+      const conf = node.raft.status().conf;
+      if (conf.voters.includes(id)) return { id, address: conf.addresses[id] ?? address, voter: true };
+      const c = conf.learners.includes(id) ? await node.raft.promote(id) : await node.raft.addNode(id, address);
+      return { id, address, voter: true, promotedAt: c.index };
     });
   });
 

@@ -98,10 +98,6 @@ async function join(config: Readonly<Config>, logger: pino.Logger): Promise<void
         logger.info({ via: config.join }, 'joined the cluster as a voter');
         return;
       }
-      if (body.code === 'INVALID' && /already a member/.test(body.message ?? '')) {
-        logger.info({ via: config.join }, 'already a member of the cluster');
-        return;
-      }
       logger.info({ status: r.status, code: body.code, message: body.message }, 'join not accepted yet; retrying');
     } catch (e) {
       logger.info({ err: (e as Error).message, via: config.join }, 'join target unreachable; retrying');

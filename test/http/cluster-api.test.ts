@@ -6,12 +6,17 @@ import { clusterRouter, statusOf } from '../../src/http/cluster-api.ts';
 import type { RaftStatus } from '../../src/consensus/raft.ts';
 import type { ClusterNode } from '../../src/server/cluster-node.ts';
 
-function appWith(status: Partial<RaftStatus>) {
+function appWith(status: Partial<RaftStatus>, calls: string[] = []) {
   const full: RaftStatus = {
     id: 'n1', term: 7, vote: null, role: 'follower', lead: null, commit: 10, applied: 9, firstIndex: 1, lastIndex: 10,
     conf: { voters: ['n1', 'n2', 'n3'], learners: [], addresses: {} }, progress: {}, leadTransferee: null, ...status,
   };
-  const node = { raft: { status: () => full }, lastContact: () => null } as unknown as ClusterNode;
+  const raft = {
+    status: () => full,
+    addNode: async (id: string) => (calls.push(`add ${id}`), { index: 20, term: 7, result: null }),
+    promote: async (id: string) => (calls.push(`promote ${id}`), { index: 21, term: 7, result: null }),
+  };
+  const node = { raft, lastContact: () => null } as unknown as ClusterNode;
   const app = express();
   app.use(clusterRouter(node));
   return app;
@@ -50,5 +55,22 @@ describe('cluster admin input', () => {
     assert.equal(statusOf('NOT_LEADER'), 503);
     assert.equal(statusOf('CONF_PENDING'), 409);
     assert.equal(statusOf('UNKNOWN'), 504);
+  });
+});
+
+describe('adding a node is idempotent', () => {
+  const conf = { voters: ['n1', 'n2', 'n3'], learners: ['n4'], addresses: { n4: '127.0.0.1:8878:7878' } };
+  it('a new node is added (learner, caught up, promoted)', async () => {
+    const calls: string[] = [];
+    await request(appWith({ lead: 'n1', role: 'leader', conf }, calls)).post('/muster/v1/cluster/nodes').send({ id: 'n5', address: '127.0.0.1:8888:7888' }).expect(200);
+    assert.deepEqual(calls, ['add n5']);
+  });
+  it('an existing learner is promoted, an existing voter left alone', async () => {
+    const calls: string[] = [];
+    const app = appWith({ lead: 'n1', role: 'leader', conf }, calls);
+    await request(app).post('/muster/v1/cluster/nodes').send({ id: 'n4', address: '127.0.0.1:8878:7878' }).expect(200);
+    const r = await request(app).post('/muster/v1/cluster/nodes').send({ id: 'n2', address: '127.0.0.1:8858:7858' }).expect(200);
+    assert.equal(r.body.voter, true);
+    assert.deepEqual(calls, ['promote n4']);
   });
 });
