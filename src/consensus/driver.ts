@@ -106,6 +106,8 @@ export class RaftNode {
   private ops: (() => void)[] = [];
   private running = false;
   private scheduled = false;
+  /** The loop's current run (settles when it goes idle). */
+  private loop: Promise<void> = Promise.resolve();
   /** A state machine restore started at start(); nothing is applied before it completes. */
   private restoring: Promise<void> | undefined;
   private stopped = false;
@@ -301,13 +303,17 @@ export class RaftNode {
     return this.core.status();
   }
 
-  /** Graceful stop: pending requests end with SHUTTING_DOWN. The caller flushes storage. */
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.opts.timer.clearInterval(this.timerHandle);
-    this.opts.transport.close(this.id);
-    this.failAll(shuttingDown());
+  /** Graceful stop: no new work; the Ready in flight is finished (persisted, sent, applied);
+   * pending requests end with SHUTTING_DOWN. Resolves once the loop is idle, so the caller can
+   * then close storage. */
+  async stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.opts.timer.clearInterval(this.timerHandle);
+      this.opts.transport.close(this.id);
+      this.failAll(shuttingDown());
+    }
+    await this.loop;
   }
 
   /** Simulated crash: stop at once, resolve nothing, send nothing more. */
@@ -327,7 +333,7 @@ export class RaftNode {
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      if (!this.running) void this.run();
+      if (!this.running) this.loop = this.run();
     });
   }
 

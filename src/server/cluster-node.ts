@@ -191,7 +191,7 @@ export class ClusterNode {
         .sort((a, b) => b[1].match - a[1].match)[0]?.[0];
       if (target) await this.raft.transferLeader(target).catch((e) => this.log.warn({ err: (e as Error).message }, 'leadership transfer on shutdown failed'));
     }
-    this.raft.stop();
+    await this.raft.stop();
     await new Promise<void>((r) => (this.peerServer ? this.peerServer.close(() => r()) : r()));
     await this.transport.shutdown();
     await this.storage.close();

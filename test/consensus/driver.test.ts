@@ -215,6 +215,6 @@ describe('driver', () => {
       results.map((r) => r.index),
       results.map((_, i) => results[0]!.index + i),
     );
-    node.stop();
+    await node.stop();
   });
 });

@@ -102,7 +102,7 @@ async function runCluster(mutations: Mutations): Promise<{ checker: Checker; ack
     await Promise.all(writes);
     await L.transferLeader(ids.find((x) => x !== L.id)!).catch(() => {});
   }
-  for (const n of nodes) n.stop();
+  for (const n of nodes) await n.stop();
   for (const s of stores.values()) await (s.inner as LmdbStorage).close();
   return { checker, acked };
 }
