@@ -137,12 +137,16 @@ export class ClusterNode {
   /**
    * Commits `data` through the leader from any node: proposes here when leading, else forwards
    * to the leader over the peer port, then waits until THIS node has applied it (read-your-writes).
-   * Retries NOT_LEADER answers while leadership moves; the same bytes (with their request id)
-   * are resent, so a retry after an unknown outcome is deduplicated by the state machine.
+   * Every attempt sends the same bytes, with the same request id inside, so retrying after an
+   * uncertain outcome is safe: the state machine applies a request id once. Retried: NOT_LEADER
+   * and DROPPED (never appended), SUPERSEDED (lost its slot), UNKNOWN (may or may not commit).
+   * At the deadline, if any attempt may have been appended, the answer is UNKNOWN — never a
+   * false failure.
    */
   async propose(data: Uint8Array, timeoutMs = this.cfg.raft.requestTimeoutMs): Promise<Committed> {
     const deadline = Date.now() + timeoutMs;
-    let lastErr: unknown;
+    let lastErr: ConsensusError | undefined;
+    let uncertain = false;
     while (Date.now() < deadline) {
       const core = this.raft.core;
       try {
@@ -152,13 +156,15 @@ export class ClusterNode {
         const { index, term } = await this.forward(leader, data, deadline - Date.now());
         return await this.raft.waitApplied(index, term, Math.max(1, deadline - Date.now()));
       } catch (e) {
+        if (!(e instanceof ConsensusError)) throw e;
         lastErr = e;
-        const code = e instanceof ConsensusError ? e.code : 'UNAVAILABLE';
-        if (code !== 'NOT_LEADER' && code !== 'UNAVAILABLE' && code !== 'DROPPED') throw e;
+        if (e.code === 'UNKNOWN' || e.code === 'TIMEOUT') uncertain = true;
+        else if (e.code !== 'NOT_LEADER' && e.code !== 'DROPPED' && e.code !== 'SUPERSEDED') throw e;
         await new Promise((r) => setTimeout(r, Math.min(100, this.cfg.raft.tickMs)));
       }
     }
-    throw lastErr instanceof ConsensusError ? lastErr : new ConsensusError('TIMEOUT', `no leader accepted the write within ${timeoutMs} ms`);
+    if (uncertain) throw new ConsensusError('UNKNOWN', `the write may or may not have been applied within ${timeoutMs} ms; retrying it with the same request id is safe`, { leader: this.raft.core.lead });
+    throw lastErr ?? new ConsensusError('TIMEOUT', `no leader accepted the write within ${timeoutMs} ms`);
   }
 
   private async forward(leader: NodeId, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }> {
@@ -174,7 +180,9 @@ export class ClusterNode {
         bodyTimeout: Math.max(1, timeoutMs),
       });
     } catch (e) {
-      throw new ConsensusError('NOT_LEADER', `leader ${leader} unreachable: ${(e as Error).message}`, { leader, cause: e });
+      // Refused before anything was sent: certainly not appended. Anything else may have reached it.
+      const refused = (e as { code?: string }).code === 'ECONNREFUSED';
+      throw new ConsensusError(refused ? 'NOT_LEADER' : 'UNKNOWN', `forwarding to leader ${leader} failed: ${(e as Error).message}`, { leader, cause: e });
     }
     const body = new Uint8Array(await res.body.arrayBuffer());
     const v = packr.unpack(body) as { index?: number; term?: number; code?: string; message?: string; leader?: string | null };
