@@ -23,6 +23,9 @@ export interface DriverLogger {
   error(obj: object, msg?: string): void;
 }
 
+/** Applied entries whose state-machine results are kept for late waitApplied() calls. */
+const RECENT_RESULTS = 4096;
+
 const silent: DriverLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface RaftNodeOptions {
@@ -115,6 +118,8 @@ export class RaftNode {
   /** A persist is in flight with messages waiting for it (observable for fault injection). */
   persistingWithMessages = false;
   private pending = new Map<number, PendingProposal>();
+  /** Results of the last RECENT_RESULTS applied entries, for waiters that arrive after the apply. */
+  private recentResults = new Map<number, { term: number; result: unknown }>();
   /** Forwarded entries this node waits to apply (index → waiters). */
   private watchers = new Map<number, PendingProposal[]>();
   private reads = new Map<string, PendingRead>();
@@ -211,7 +216,8 @@ export class RaftNode {
 
   /**
    * Waits until this node applies the entry at `index`: resolves with its result if it is of
-   * `term`, rejects SUPERSEDED if another entry took the index. Used after a proposal was
+   * `term` (the result is undefined only if it was applied more than RECENT_RESULTS entries ago),
+   * rejects SUPERSEDED if another entry took the index. Used after a proposal was
    * forwarded to the leader, so the node that took a request answers once IT has applied it.
    */
   waitApplied(index: number, term: number, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
@@ -219,8 +225,9 @@ export class RaftNode {
       if (this.stopped) return reject(shuttingDown());
       this.ops.push(() => {
         if (index <= this.core.log.applied) {
-          const t = this.core.log.term(index);
-          if (t === term) resolve({ index, term, result: undefined });
+          const recent = this.recentResults.get(index);
+          const t = recent?.term ?? this.core.log.term(index);
+          if (t === term) resolve({ index, term, result: recent?.result });
           else reject(new ConsensusError(t === undefined ? 'UNKNOWN' : 'SUPERSEDED', `entry ${index} of term ${term} is not in the applied log here (term ${t ?? 'compacted'})`));
           return;
         }
@@ -431,6 +438,8 @@ export class RaftNode {
   }
 
   private settle(index: number, term: number, result: unknown): void {
+    this.recentResults.set(index, { term, result });
+    if (this.recentResults.size > RECENT_RESULTS) this.recentResults.delete(this.recentResults.keys().next().value!);
     const ws = this.watchers.get(index);
     if (ws) {
       this.watchers.delete(index);

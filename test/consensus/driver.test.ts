@@ -87,6 +87,24 @@ describe('driver', () => {
     assert.ok(L.driver!.core.log.applied >= c.index);
   });
 
+  it('a follower waiting for a forwarded entry gets its state machine result, even if it applied it first', async () => {
+    const { sim, runUntil } = cluster(3);
+    await runUntil(() => sim.leader()?.driver!.core.committedInTerm() === true);
+    const L = sim.leader()!;
+    const F = [...sim.nodes.values()].find((n) => n !== L)!;
+    let c: { index: number; term: number } | undefined;
+    L.driver!.propose(put('first')).then((x) => (c = x));
+    await runUntil(() => c !== undefined && F.driver!.core.log.applied >= c.index);
+    let got: unknown;
+    F.driver!.waitApplied(c!.index, c!.term).then((x) => (got = x.result));
+    await runUntil(() => got !== undefined);
+    assert.equal(got, null, 'the previous value of k, as the state machine answered');
+    let wrong: string | undefined;
+    F.driver!.waitApplied(c!.index, c!.term + 99).catch((e: ConsensusError) => (wrong = e.code));
+    await runUntil(() => wrong !== undefined);
+    assert.equal(wrong, 'SUPERSEDED');
+  });
+
   it('a follower refuses proposals with NOT_LEADER naming the leader', async () => {
     const { sim, runUntil } = cluster(3);
     await runUntil(() => sim.leader() !== undefined && [...sim.nodes.values()].every((n) => n.driver!.core.lead !== null));
