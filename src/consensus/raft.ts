@@ -6,12 +6,12 @@
 // step-follower.ts, step-candidate.ts.
 
 import { ConsensusError } from './errors.ts';
+import { applyConfChange, checkConfChange, hasUnappliedConf } from './membership.ts';
+import { cloneConf, emptyConf, resolveConfig, type Mutations, type RaftConfig, type Resolved } from './raft-config.ts';
 import { RaftLog } from './log.ts';
 import { Progress } from './progress.ts';
 import { quorumSize, voteResult, VoteResult } from './quorum.ts';
-import type { Rand } from './rand.ts';
 import { ReadOnly } from './read-only.ts';
-import type { LogReader } from './storage.ts';
 import { stepCandidate } from './step-candidate.ts';
 import { stepFollower } from './step-follower.ts';
 import { bcastAppend, bcastHeartbeat, maybeCommit, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
@@ -33,54 +33,8 @@ import {
   type StagedSnapshot,
 } from './types.ts';
 
-/** Test-only switches that break the core on purpose; the simulator must catch each. */
-export interface Mutations {
-  /** Commit a previous-term entry by counting replicas (Raft paper, Figure 8). */
-  commitPrevTermByCount?: boolean;
-  /** Send a vote response before the vote is persisted. */
-  voteBeforePersist?: boolean;
-  /** Send heartbeats with the leader's commit, not min(commit, follower's match). */
-  skipHeartbeatCommitClamp?: boolean;
-  /** Allow a configuration change before the leader has committed an entry of its term. */
-  confChangeBeforeTermCommit?: boolean;
-  /** Serve ReadIndex before the leader's empty entry commits. */
-  readIndexBeforeNoop?: boolean;
-}
-
-export interface RaftConfig {
-  id: NodeId;
-  storage: LogReader & { hardState(): HardState; staged(): StagedSnapshot | undefined };
-  /** The state machine's applied index at start (durable, atomic with its state). */
-  applied: number;
-  rand: Rand;
-  /** Election timeout in ticks; each node randomizes it in [electionTicks, 2 * electionTicks). */
-  electionTicks?: number;
-  /** Heartbeat interval in ticks. */
-  heartbeatTicks?: number;
-  preVote?: boolean;
-  checkQuorum?: boolean;
-  maxEntriesPerMsg?: number;
-  maxBytesPerMsg?: number;
-  /** In-flight append messages per follower in replicate state. */
-  maxInflight?: number;
-  /** Bytes per InstallSnapshot chunk. */
-  snapshotChunkBytes?: number;
-  /** A learner is promoted only once its match is within this many entries of the last index. */
-  catchUpMargin?: number;
-  /** Serve reads from a lease (requires checkQuorum). */
-  leaseReads?: boolean;
-  /** Fraction of clock drift tolerated by leases: lease = electionTicks * (1 - maxClockDrift). */
-  maxClockDrift?: number;
-  /** Configuration for an EMPTY log only (written as entry 1, term 1); ignored otherwise. */
-  bootstrap?: { voters: NodeId[]; addresses?: Record<NodeId, string> };
-  /** Bytes of committed entries handed out per Ready. */
-  maxApplyBytes?: number;
-  mutations?: Mutations;
-}
-
-type Resolved = Required<Omit<RaftConfig, 'bootstrap' | 'mutations'>> & Pick<RaftConfig, 'bootstrap'>;
-
-export const emptyConf = (): ConfState => ({ voters: [], learners: [], addresses: {} });
+export type { Mutations, RaftConfig } from './raft-config.ts';
+export { cloneConf } from './raft-config.ts';
 
 export class RaftCore {
   readonly id: NodeId;
@@ -130,27 +84,7 @@ export class RaftCore {
   private prevSoft: SoftState;
 
   constructor(config: RaftConfig) {
-    const e = config.electionTicks ?? 10;
-    this.cfg = {
-      id: config.id,
-      storage: config.storage,
-      applied: config.applied,
-      rand: config.rand,
-      electionTicks: e,
-      heartbeatTicks: config.heartbeatTicks ?? 1,
-      preVote: config.preVote ?? true,
-      checkQuorum: config.checkQuorum ?? true,
-      maxEntriesPerMsg: config.maxEntriesPerMsg ?? 256,
-      maxBytesPerMsg: config.maxBytesPerMsg ?? 1 << 20,
-      maxInflight: config.maxInflight ?? 64,
-      snapshotChunkBytes: config.snapshotChunkBytes ?? 1 << 20,
-      catchUpMargin: config.catchUpMargin ?? 100,
-      leaseReads: config.leaseReads ?? false,
-      maxClockDrift: config.maxClockDrift ?? 0.1,
-      maxApplyBytes: config.maxApplyBytes ?? 4 << 20,
-      bootstrap: config.bootstrap,
-    };
-    if (this.cfg.heartbeatTicks >= e) throw new Error('heartbeatTicks must be less than electionTicks');
+    this.cfg = resolveConfig(config);
     this.mut = config.mutations ?? {};
     this.id = config.id;
     const st = config.storage;
@@ -169,7 +103,7 @@ export class RaftCore {
     const lo = Math.max((snap?.index ?? 0) + 1, st.firstIndex());
     if (config.applied >= lo) {
       for (const en of st.entries(lo, config.applied + 1, Number.MAX_SAFE_INTEGER)) {
-        if (en.change) this.applyConfChange(en.change);
+        if (en.change) applyConfChange(this, en.change);
       }
     }
     const empty = st.lastIndex() === 0 && !snap && hs.term === 0;
@@ -277,54 +211,19 @@ export class RaftCore {
   }
 
   /**
-   * Proposes a single-server membership change. Guards: the leader has committed an entry of
-   * its term; no configuration entry lies above the applied index; a promoted learner is within
-   * the catch-up margin. Removing the leader starts a leadership transfer instead (TRANSFERRING).
+   * Proposes a single-server membership change (guards in membership.ts). Removing the leader
+   * starts a leadership transfer instead (TRANSFERRING).
    */
   proposeConfChange(cc: ConfChange): { index: number; term: number } {
     this.checkCanPropose();
-    if (!this.mut.confChangeBeforeTermCommit && !this.committedInTerm()) {
-      throw new ConsensusError('NOT_READY', 'the leader has not yet committed an entry of its term');
-    }
-    if (this.pendingConfIndex > this.log.applied) {
-      throw new ConsensusError('CONF_PENDING', `configuration entry ${this.pendingConfIndex} is not applied yet`);
-    }
-    const isVoter = (n: NodeId) => this.conf.voters.includes(n);
-    const isLearner = (n: NodeId) => this.conf.learners.includes(n);
-    switch (cc.type) {
-      case 'bootstrap':
-        throw new ConsensusError('INVALID', 'bootstrap is not a runtime change');
-      case 'addLearner':
-        if (isVoter(cc.node) || isLearner(cc.node)) throw new ConsensusError('INVALID', `${cc.node} is already a member`);
-        break;
-      case 'promote': {
-        if (!isLearner(cc.node)) throw new ConsensusError('INVALID', `${cc.node} is not a learner`);
-        const pr = this.prs.get(cc.node);
-        const match = pr?.match ?? 0;
-        // match 0: the learner never acknowledged anything (a short log is no proof it is alive).
-        if (match === 0 || match + this.cfg.catchUpMargin < this.log.lastIndex()) {
-          throw new ConsensusError('NOT_CAUGHT_UP', `${cc.node} matched ${match}, leader's last index ${this.log.lastIndex()}`);
-        }
-        break;
-      }
-      case 'remove':
-        if (!isVoter(cc.node) && !isLearner(cc.node)) throw new ConsensusError('INVALID', `${cc.node} is not a member`);
-        if (isVoter(cc.node) && this.conf.voters.length === 1) throw new ConsensusError('INVALID', 'cannot remove the only voter');
-        if (cc.node === this.id) {
-          const target = this.bestTransferTarget();
-          if (target === null) throw new ConsensusError('INVALID', 'no other voter to transfer leadership to');
-          this.transferLeader(target);
-          throw new ConsensusError('TRANSFERRING', `removing the leader: leadership moves to ${target} first`, { leader: target });
-        }
-        break;
-    }
+    checkConfChange(this, cc);
     const index = this.log.lastIndex() + 1;
     this.appendEntries([{ index, term: this.term, type: EntryType.Conf, change: cc }]);
     this.pendingConfIndex = index;
     return { index, term: this.term };
   }
 
-  private checkCanPropose(): void {
+  checkCanPropose(): void {
     if (this.role !== Role.Leader) throw new ConsensusError('NOT_LEADER', 'not the leader', { leader: this.lead });
     if (this.leadTransferee !== null) {
       throw new ConsensusError('DROPPED', `leadership transfer to ${this.leadTransferee} in progress`, { leader: this.leadTransferee });
@@ -360,20 +259,6 @@ export class RaftCore {
     const pr = this.prs.get(to)!;
     if (pr.match === this.log.lastIndex()) sendTimeoutNow(this, to);
     else sendAppend(this, to, true);
-  }
-
-  private bestTransferTarget(): NodeId | null {
-    let best: NodeId | null = null;
-    let bestMatch = -1;
-    for (const v of this.conf.voters) {
-      if (v === this.id) continue;
-      const m = this.prs.get(v)?.match ?? 0;
-      if (m > bestMatch) {
-        best = v;
-        bestMatch = m;
-      }
-    }
-    return best;
   }
 
   // ---- roles --------------------------------------------------------------------------------
@@ -428,14 +313,8 @@ export class RaftCore {
   hup(transfer: boolean): void {
     if (this.role === Role.Leader) return;
     if (!this.promotable()) return;
-    if (this.hasUnappliedConf()) return; // a committed configuration must take effect first
+    if (hasUnappliedConf(this)) return; // a committed configuration must take effect first
     this.campaign(this.cfg.preVote && !transfer, transfer);
-  }
-
-  private hasUnappliedConf(): boolean {
-    if (this.log.committed <= this.log.applied) return false;
-    const ents = this.log.slice(this.log.applied + 1, this.log.committed + 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    return (ents ?? []).some((e) => e.type === EntryType.Conf);
   }
 
   campaign(pre: boolean, transfer = false): void {
@@ -552,56 +431,6 @@ export class RaftCore {
     this.forwardedReads.clear();
   }
 
-  // ---- membership ---------------------------------------------------------------------------
-
-  /** A configuration entry takes effect when applied. */
-  applyConfChange(cc: ConfChange): void {
-    const c = this.conf;
-    switch (cc.type) {
-      case 'bootstrap':
-        this.conf = { voters: [...cc.voters], learners: [], addresses: { ...cc.addresses } };
-        break;
-      case 'addLearner':
-        if (!c.voters.includes(cc.node) && !c.learners.includes(cc.node)) c.learners.push(cc.node);
-        if (cc.address !== undefined) c.addresses[cc.node] = cc.address;
-        break;
-      case 'promote':
-        if (c.learners.includes(cc.node)) {
-          c.learners = c.learners.filter((n) => n !== cc.node);
-          c.voters.push(cc.node);
-        }
-        break;
-      case 'remove':
-        c.voters = c.voters.filter((n) => n !== cc.node);
-        c.learners = c.learners.filter((n) => n !== cc.node);
-        delete c.addresses[cc.node];
-        break;
-    }
-    this.onConfChanged();
-  }
-
-  private onConfChanged(): void {
-    if (this.role === Role.Leader) {
-      const members = new Set([...this.conf.voters, ...this.conf.learners]);
-      for (const id of [...this.prs.keys()]) if (!members.has(id)) this.prs.delete(id);
-      for (const id of members) {
-        if (!this.prs.has(id)) {
-          const pr = new Progress(id, this.log.lastIndex() + 1, this.cfg.maxInflight);
-          pr.recentActive = true;
-          this.prs.set(id, pr);
-        }
-      }
-      if (!this.promotable()) {
-        this.becomeFollower(this.term, null); // a removed leader steps down
-        return;
-      }
-      if (this.leadTransferee !== null && !this.conf.voters.includes(this.leadTransferee)) this.leadTransferee = null;
-      if (maybeCommit(this)) bcastAppend(this);
-    } else if ((this.role === Role.Candidate || this.role === Role.PreCandidate) && !this.promotable()) {
-      this.becomeFollower(this.term, null);
-    }
-  }
-
   // ---- snapshots ----------------------------------------------------------------------------
 
   /** Installs a fully received, verified snapshot (follower). */
@@ -686,7 +515,7 @@ export class RaftCore {
     if (last) this.log.stableTo(last.index, last.term);
     for (const e of rd.committedEntries) {
       this.log.appliedTo(e.index);
-      if (e.change) this.applyConfChange(e.change);
+      if (e.change) applyConfChange(this, e.change);
     }
     if (this.selfVotePending) {
       this.selfVotePending = false;
@@ -738,6 +567,3 @@ function sameHard(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }
 
-export function cloneConf(c: ConfState): ConfState {
-  return { voters: [...c.voters], learners: [...c.learners], addresses: { ...c.addresses } };
-}

@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 
 export const CORE_FILES = [
   'raft.ts',
+  'raft-config.ts',
+  'membership.ts',
   'step-leader.ts',
   'step-follower.ts',
   'step-candidate.ts',

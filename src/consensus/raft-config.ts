@@ -1,0 +1,84 @@
+// The core's options, with their defaults. Timeouts are in ticks, sizes in bytes.
+
+import type { LogReader } from './storage.ts';
+import type { Rand } from './rand.ts';
+import type { ConfState, HardState, NodeId, StagedSnapshot } from './types.ts';
+
+/** Test-only switches that break the core on purpose; the simulator must catch each. */
+export interface Mutations {
+  /** Commit a previous-term entry by counting replicas (Raft paper, Figure 8). */
+  commitPrevTermByCount?: boolean;
+  /** Send a vote response before the vote is persisted. */
+  voteBeforePersist?: boolean;
+  /** Send heartbeats with the leader's commit, not min(commit, follower's match). */
+  skipHeartbeatCommitClamp?: boolean;
+  /** Allow a configuration change before the leader has committed an entry of its term. */
+  confChangeBeforeTermCommit?: boolean;
+  /** Serve ReadIndex before the leader's empty entry commits. */
+  readIndexBeforeNoop?: boolean;
+}
+
+export interface RaftConfig {
+  id: NodeId;
+  storage: LogReader & { hardState(): HardState; staged(): StagedSnapshot | undefined };
+  /** The state machine's applied index at start (durable, atomic with its state). */
+  applied: number;
+  rand: Rand;
+  /** Election timeout in ticks; each node randomizes it in [electionTicks, 2 * electionTicks). */
+  electionTicks?: number;
+  /** Heartbeat interval in ticks. */
+  heartbeatTicks?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  maxEntriesPerMsg?: number;
+  maxBytesPerMsg?: number;
+  /** In-flight append messages per follower in replicate state. */
+  maxInflight?: number;
+  /** Bytes per InstallSnapshot chunk. */
+  snapshotChunkBytes?: number;
+  /** A learner is promoted only once its match is within this many entries of the last index. */
+  catchUpMargin?: number;
+  /** Serve reads from a lease (requires checkQuorum). */
+  leaseReads?: boolean;
+  /** Fraction of clock drift tolerated by leases: lease = electionTicks * (1 - maxClockDrift). */
+  maxClockDrift?: number;
+  /** Configuration for an EMPTY log only (written as entry 1, term 1); ignored otherwise. */
+  bootstrap?: { voters: NodeId[]; addresses?: Record<NodeId, string> };
+  /** Bytes of committed entries handed out per Ready. */
+  maxApplyBytes?: number;
+  mutations?: Mutations;
+}
+
+export type Resolved = Required<Omit<RaftConfig, 'bootstrap' | 'mutations'>> & Pick<RaftConfig, 'bootstrap'>;
+
+export const emptyConf = (): ConfState => ({ voters: [], learners: [], addresses: {} });
+
+export function cloneConf(c: ConfState): ConfState {
+  return { voters: [...c.voters], learners: [...c.learners], addresses: { ...c.addresses } };
+}
+
+/** Fills in the defaults; throws for an inconsistent configuration. */
+export function resolveConfig(config: RaftConfig): Resolved {
+  const e = config.electionTicks ?? 10;
+  const cfg: Resolved = {
+    id: config.id,
+    storage: config.storage,
+    applied: config.applied,
+    rand: config.rand,
+    electionTicks: e,
+    heartbeatTicks: config.heartbeatTicks ?? 1,
+    preVote: config.preVote ?? true,
+    checkQuorum: config.checkQuorum ?? true,
+    maxEntriesPerMsg: config.maxEntriesPerMsg ?? 256,
+    maxBytesPerMsg: config.maxBytesPerMsg ?? 1 << 20,
+    maxInflight: config.maxInflight ?? 64,
+    snapshotChunkBytes: config.snapshotChunkBytes ?? 1 << 20,
+    catchUpMargin: config.catchUpMargin ?? 100,
+    leaseReads: config.leaseReads ?? false,
+    maxClockDrift: config.maxClockDrift ?? 0.1,
+    maxApplyBytes: config.maxApplyBytes ?? 4 << 20,
+    bootstrap: config.bootstrap,
+  };
+  if (cfg.heartbeatTicks >= e) throw new Error('heartbeatTicks must be less than electionTicks');
+  return cfg;
+}
