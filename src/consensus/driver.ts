@@ -14,6 +14,7 @@ import type { StateMachine } from './state-machine.ts';
 import type { Storage } from './storage.ts';
 import type { Timer } from './timer.ts';
 import type { Transport } from './transport.ts';
+import { Waiters, type Committed, type ReadPoint } from './waiters.ts';
 import { Role, type ConfChange, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './types.ts';
 
 export interface DriverLogger {
@@ -22,9 +23,6 @@ export interface DriverLogger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
-
-/** Applied entries whose state-machine results are kept for late waitApplied() calls. */
-const RECENT_RESULTS = 4096;
 
 const silent: DriverLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -56,39 +54,6 @@ export interface RaftNodeOptions {
   onFatal?: (err: unknown) => void;
 }
 
-export interface Committed {
-  index: number;
-  term: number;
-  /** The state machine's result for the entry. */
-  result: unknown;
-}
-
-interface PendingProposal {
-  term: number;
-  deadline: number;
-  resolve: (c: Committed) => void;
-  reject: (e: ConsensusError) => void;
-}
-
-/** What a linearizable read is served at. */
-export interface ReadPoint {
-  /** The confirmed read index. */
-  index: number;
-  /** This node's applied index when the read is served (>= index): the state to read. */
-  applied: number;
-  /** Served from the leader's lease rather than a confirmed heartbeat round. */
-  lease: boolean;
-}
-
-interface PendingRead {
-  deadline: number;
-  /** Read index once known. */
-  index: number | undefined;
-  lease: boolean;
-  serve: (p: ReadPoint) => void;
-  reject: (e: ConsensusError) => void;
-}
-
 interface Promotion {
   node: NodeId;
   deadline: number;
@@ -96,6 +61,8 @@ interface Promotion {
   reject: (e: ConsensusError) => void;
   proposed: boolean;
 }
+
+export type { Committed, ReadPoint } from './waiters.ts';
 
 export class RaftNode {
   readonly id: NodeId;
@@ -117,12 +84,7 @@ export class RaftNode {
   private halted = false;
   /** A persist is in flight with messages waiting for it (observable for fault injection). */
   persistingWithMessages = false;
-  private pending = new Map<number, PendingProposal>();
-  /** Results of the last RECENT_RESULTS applied entries, for waiters that arrive after the apply. */
-  private recentResults = new Map<number, { term: number; result: unknown }>();
-  /** Forwarded entries this node waits to apply (index → waiters). */
-  private watchers = new Map<number, PendingProposal[]>();
-  private reads = new Map<string, PendingRead>();
+  private readonly waiters = new Waiters();
   private promotions: Promotion[] = [];
   private snapshotWaiters: ((m: SnapshotMeta | undefined) => void)[] = [];
   private transfers: { to: NodeId; deadline: number; resolve: () => void; reject: (e: ConsensusError) => void }[] = [];
@@ -177,7 +139,7 @@ export class RaftNode {
       this.ops.push(() => {
         try {
           const [{ index, term }] = this.core.propose([data]) as [{ index: number; term: number }];
-          this.pending.set(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
+          this.waiters.addProposal(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
         } catch (e) {
           reject(asConsensusError(e));
         }
@@ -195,19 +157,14 @@ export class RaftNode {
       if (this.stopped) return reject(shuttingDown());
       const context = `${this.id}:${this.nonce}:${++this.readSeq}`;
       this.ops.push(() => {
-        this.reads.set(context, {
-          deadline: this.deadline(timeoutMs),
-          index: undefined,
-          lease: false,
-          serve: (p) => {
-            try {
-              resolve(serve(p));
-            } catch (e) {
-              reject(e as ConsensusError);
-            }
-          },
-          reject,
-        });
+        const safeServe = (p: ReadPoint) => {
+          try {
+            resolve(serve(p));
+          } catch (e) {
+            reject(e as ConsensusError);
+          }
+        };
+        this.waiters.addRead(context, this.deadline(timeoutMs), safeServe, reject);
         this.core.readIndex(context);
       });
       this.kick();
@@ -224,16 +181,8 @@ export class RaftNode {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
       this.ops.push(() => {
-        if (index <= this.core.log.applied) {
-          const recent = this.recentResults.get(index);
-          const t = recent?.term ?? this.core.log.term(index);
-          if (t === term) resolve({ index, term, result: recent?.result });
-          else reject(new ConsensusError(t === undefined ? 'UNKNOWN' : 'SUPERSEDED', `entry ${index} of term ${term} is not in the applied log here (term ${t ?? 'compacted'})`));
-          return;
-        }
-        const list = this.watchers.get(index) ?? [];
-        list.push({ term, deadline: this.deadline(timeoutMs), resolve, reject });
-        this.watchers.set(index, list);
+        const applied = index <= this.core.log.applied ? this.core.log.term(index) : null;
+        this.waiters.addForwarded(index, { term, deadline: this.deadline(timeoutMs), resolve, reject }, applied);
       });
       this.kick();
     });
@@ -246,7 +195,7 @@ export class RaftNode {
       this.ops.push(() => {
         try {
           const { index, term } = this.core.proposeConfChange(cc);
-          this.pending.set(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
+          this.waiters.addProposal(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
         } catch (e) {
           reject(asConsensusError(e));
         }
@@ -415,58 +364,16 @@ export class RaftNode {
     if (rd.committedEntries.length > 0) {
       const results = await o.stateMachine.apply(rd.committedEntries);
       if (this.halted) return;
-      rd.committedEntries.forEach((e, i) => this.settle(e.index, e.term, results[i]));
+      rd.committedEntries.forEach((e, i) => this.waiters.applied(e.index, e.term, results[i]));
       o.onApplied?.(rd.committedEntries.length);
     }
-    if (install && install.op === 'install') this.settleBelow(install.meta.index);
+    if (install && install.op === 'install') this.waiters.coveredBySnapshot(install.meta.index);
     this.core.advance(rd);
     if (rd.softState) this.onSoftState(rd.softState);
-    for (const rs of rd.readStates) {
-      const r = this.reads.get(rs.context);
-      if (!r) continue;
-      if (rs.error) {
-        this.reads.delete(rs.context);
-        r.reject(new ConsensusError(rs.error === 'NOT_LEADER' ? 'NOT_LEADER' : 'DROPPED', `read ${rs.error}`, { leader: rs.leader ?? this.core.lead }));
-      } else {
-        r.index = rs.index;
-        r.lease = rs.lease === true;
-      }
-    }
-    this.serveReads();
+    for (const rs of rd.readStates) this.waiters.readState(rs, this.core.lead);
+    this.waiters.serveReads(this.core.log.applied);
     this.checkPromotions();
     await this.maybeSnapshot();
-  }
-
-  private settle(index: number, term: number, result: unknown): void {
-    this.recentResults.set(index, { term, result });
-    if (this.recentResults.size > RECENT_RESULTS) this.recentResults.delete(this.recentResults.keys().next().value!);
-    const ws = this.watchers.get(index);
-    if (ws) {
-      this.watchers.delete(index);
-      for (const w of ws) {
-        if (w.term === term) w.resolve({ index, term, result });
-        else w.reject(new ConsensusError('SUPERSEDED', `entry ${index} of term ${term} was applied instead of term ${w.term}`));
-      }
-    }
-    const p = this.pending.get(index);
-    if (!p) return;
-    this.pending.delete(index);
-    if (p.term === term) p.resolve({ index, term, result });
-    else p.reject(new ConsensusError('SUPERSEDED', `entry ${index} of term ${term} was applied instead of term ${p.term}`));
-  }
-
-  /** A snapshot replaced the state up to `index`: proposals at or below it cannot be matched. */
-  private settleBelow(index: number): void {
-    for (const [i, ws] of this.watchers) {
-      if (i > index) continue;
-      this.watchers.delete(i);
-      for (const w of ws) w.reject(new ConsensusError('UNKNOWN', `entry ${i} was covered by a snapshot before it was applied here`));
-    }
-    for (const [i, p] of this.pending) {
-      if (i > index) continue;
-      this.pending.delete(i);
-      p.reject(new ConsensusError('UNKNOWN', `entry ${i} was covered by a snapshot before it was applied here`));
-    }
   }
 
   private onSoftState(ss: SoftState): void {
@@ -475,27 +382,13 @@ export class RaftNode {
     if (wasLeader && ss.role !== Role.Leader) {
       // Appended but not known committed: the outcome is unknown (it may commit under the next
       // leader). Entries already known committed will still be applied and resolved.
-      for (const [i, p] of this.pending) {
-        if (i <= this.core.log.committed) continue;
-        this.pending.delete(i);
-        p.reject(new ConsensusError('UNKNOWN', `leadership lost with entry ${i} appended but not known committed`, { leader: ss.lead }));
-      }
+      this.waiters.lostLeadership(this.core.log.committed, ss.lead);
       for (const pr of this.promotions.splice(0)) pr.reject(new ConsensusError('NOT_LEADER', 'leadership lost', { leader: ss.lead }));
     }
     for (const t of [...this.transfers]) {
       if (ss.lead === t.to) {
         this.transfers.splice(this.transfers.indexOf(t), 1);
         t.resolve();
-      }
-    }
-  }
-
-  private serveReads(): void {
-    const applied = this.core.log.applied;
-    for (const [ctx, r] of this.reads) {
-      if (r.index !== undefined && applied >= r.index) {
-        this.reads.delete(ctx);
-        r.serve({ index: r.index, applied, lease: r.lease });
       }
     }
   }
@@ -507,7 +400,7 @@ export class RaftNode {
         const { index, term } = this.core.proposeConfChange({ type: 'promote', node: p.node });
         p.proposed = true;
         this.promotions.splice(this.promotions.indexOf(p), 1);
-        this.pending.set(index, { term, deadline: this.deadline(this.opts.requestTimeoutMs ?? 10_000), resolve: p.resolve, reject: p.reject });
+        this.waiters.addProposal(index, { term, deadline: this.deadline(this.opts.requestTimeoutMs ?? 10_000), resolve: p.resolve, reject: p.reject });
       } catch (e) {
         const err = asConsensusError(e);
         if (err.code === 'NOT_CAUGHT_UP' || err.code === 'CONF_PENDING' || err.code === 'NOT_READY') continue; // keep waiting
@@ -519,24 +412,7 @@ export class RaftNode {
 
   private onTick(): void {
     const now = this.core.ticks;
-    for (const [i, p] of this.pending) {
-      if (now < p.deadline) continue;
-      this.pending.delete(i);
-      p.reject(new ConsensusError('TIMEOUT', `no outcome for entry ${i} before the deadline`, { leader: this.core.lead }));
-    }
-    for (const [i, ws] of this.watchers) {
-      const late = ws.filter((w) => now >= w.deadline);
-      if (late.length === 0) continue;
-      const rest = ws.filter((w) => now < w.deadline);
-      if (rest.length > 0) this.watchers.set(i, rest);
-      else this.watchers.delete(i);
-      for (const w of late) w.reject(new ConsensusError('TIMEOUT', `entry ${i} not applied here before the deadline`));
-    }
-    for (const [ctx, r] of this.reads) {
-      if (now < r.deadline) continue;
-      this.reads.delete(ctx);
-      r.reject(new ConsensusError('TIMEOUT', 'read index not confirmed before the deadline', { leader: this.core.lead }));
-    }
+    this.waiters.expire(now, this.core.lead);
     for (const p of [...this.promotions]) {
       if (now < p.deadline) continue;
       this.promotions.splice(this.promotions.indexOf(p), 1);
@@ -587,12 +463,7 @@ export class RaftNode {
   }
 
   private failAll(err: ConsensusError): void {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-    for (const ws of this.watchers.values()) for (const w of ws) w.reject(err);
-    this.watchers.clear();
-    for (const r of this.reads.values()) r.reject(err);
-    this.reads.clear();
+    this.waiters.failAll(err);
     for (const p of this.promotions.splice(0)) p.reject(err);
     for (const t of this.transfers.splice(0)) t.reject(err);
     for (const w of this.snapshotWaiters.splice(0)) w(undefined);
