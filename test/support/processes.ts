@@ -6,15 +6,32 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port for a child process to bind. Taken below the kernel's ephemeral range (32768+ here),
+ * where listen(0) in other test files never lands, from a block that depends on this process id
+ * (test files run in parallel processes), checked free, and never handed out twice.
+ */
+const handedOut = new Set<number>();
+const BASE = 20_000 + ((process.pid * 37) % 600) * 20; // 20000..31980
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let k = 0; k < 12_000; k++) {
+    const port = 20_000 + ((BASE - 20_000 + k) % 12_000);
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 export interface ProcNode {
