@@ -104,8 +104,9 @@ export class RaftNode {
 
   /** Builds the core from durable state and starts ticking. If the state machine is behind the
    * installed snapshot (a crash between the two halves of an install), it is restored from the
-   * stored image before anything is applied. */
-  start(): void {
+   * stored image before anything is applied; the returned promise settles once that is done
+   * (until then the core's applied index is ahead of the state machine: serve nothing local). */
+  start(): Promise<void> {
     const o = this.opts;
     const snap = o.storage.snapshot();
     let applied = o.stateMachine.applied();
@@ -122,6 +123,8 @@ export class RaftNode {
     this.lastTickAt = o.timer.now();
     this.timerHandle = o.timer.setInterval(() => this.kick(), this.tickMs);
     this.kick();
+    // A failed restore is reported by the loop (onFatal); this promise only says "settled".
+    return (this.restoring ?? Promise.resolve()).catch(() => undefined);
   }
 
   // ---- inputs -------------------------------------------------------------------------------
@@ -255,8 +258,12 @@ export class RaftNode {
     });
   }
 
+  /** The core's status, with `applied` as the STATE MACHINE has it: during a snapshot install
+   * the core counts the snapshot as applied before the state machine is restored. */
   status(): RaftStatus {
-    return this.core.status();
+    const st = this.core.status();
+    st.applied = Math.min(st.applied, this.opts.stateMachine.applied());
+    return st;
   }
 
   /** Graceful stop: no new work; the Ready in flight is finished (persisted, sent, applied);

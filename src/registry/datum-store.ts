@@ -8,6 +8,7 @@
 // - the datum changes of a batch and the new applied index commit in ONE transaction, so a
 //   restart resumes at `applied` and never applies an entry twice;
 // - a request id applied once is not applied again (a retry after an UNKNOWN outcome is safe);
+//   the table of request ids is kept whole for now (a retention window comes with the registry);
 // - apply reads no clock and no randomness: same log, same datums on every node.
 
 import type { Database, RootDatabase } from 'lmdb';
@@ -53,8 +54,6 @@ export type ApplyResult = { ok: true; result: unknown; revision: number } | { ok
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const META = 'meta';
-/** Request ids remembered for deduplication (oldest forgotten first). */
-const MAX_REQUEST_IDS = 100_000;
 
 export function encodeCommand(cmd: Command): Uint8Array {
   return packr.pack(cmd);
@@ -62,23 +61,22 @@ export function encodeCommand(cmd: Command): Uint8Array {
 
 interface Meta {
   applied: number;
-  /** Request ids applied, oldest first, as [id, index]. */
-  requests: [string, number][];
 }
 
 export class DatumStore implements StateMachine {
   private readonly datums: Database<Datum, string>;
   private readonly meta: Database<Meta, string>;
+  /** Request id → index of the entry that applied it. */
+  private readonly requests: Database<number, string>;
   private m: Meta;
-  private seen: Map<string, number>;
   /** Called after each applied batch with the keys it changed and the new applied index. */
   onApplied: ((keys: string[], applied: number) => void) | undefined;
 
   constructor(root: RootDatabase, private readonly handlers: Readonly<Record<string, CommandHandler>>) {
     this.datums = root.openDB<Datum, string>({ name: 'datums' });
     this.meta = root.openDB<Meta, string>({ name: 'datum-meta' });
-    this.m = this.meta.get(META) ?? { applied: 0, requests: [] };
-    this.seen = new Map(this.m.requests);
+    this.requests = root.openDB<number, string>({ name: 'datum-requests' });
+    this.m = this.meta.get(META) ?? { applied: 0 };
   }
 
   applied(): number {
@@ -100,24 +98,25 @@ export class DatumStore implements StateMachine {
   async apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
     const results: ApplyResult[] = [];
     const changed = new Set<string>();
+    let next = this.m;
     await this.datums.transaction(() => {
       let applied = this.m.applied;
-      const requests = this.m.requests.slice();
       for (const e of entries) {
         if (e.index !== applied + 1) throw new Error(`datum store: applying ${e.index} after ${applied}`);
         applied = e.index;
         // Empty and configuration entries change no datum.
-        results.push(e.data ? this.applyOne(e, changed, requests) : { ok: true, result: null, revision: e.index });
+        results.push(e.data ? this.applyOne(e, changed) : { ok: true, result: null, revision: e.index });
       }
-      while (requests.length > MAX_REQUEST_IDS) this.seen.delete(requests.shift()![0]);
-      this.m = { applied, requests };
-      this.meta.put(META, this.m);
+      next = { applied };
+      this.meta.put(META, next);
     });
+    // Published once committed: readers see the datums and the applied index together.
+    this.m = next;
     this.onApplied?.([...changed], this.m.applied);
     return results;
   }
 
-  private applyOne(e: Entry, changed: Set<string>, requests: [string, number][]): ApplyResult {
+  private applyOne(e: Entry, changed: Set<string>): ApplyResult {
     let cmd: Command | undefined;
     try {
       const v: unknown = packr.unpack(e.data!);
@@ -127,7 +126,7 @@ export class DatumStore implements StateMachine {
     }
     if (!cmd) return { ok: false, code: 'BAD_COMMAND', message: 'entry is not a msgpack command object', revision: e.index };
     if (typeof cmd.requestId === 'string') {
-      const prev = this.seen.get(cmd.requestId);
+      const prev = this.requests.get(cmd.requestId); // sees this transaction's own writes
       if (prev !== undefined) return { ok: true, result: { duplicate: true, appliedAt: prev }, revision: prev };
     }
     const handler = Object.hasOwn(this.handlers, cmd.type) ? this.handlers[cmd.type] : undefined;
@@ -146,15 +145,16 @@ export class DatumStore implements StateMachine {
       else this.datums.put(w.key, { key: w.key, value: w.value, revision: e.index, time: cmd.time });
       changed.add(w.key);
     }
-    this.seen.set(cmd.requestId, e.index);
-    requests.push([cmd.requestId, e.index]);
+    this.requests.put(cmd.requestId, e.index);
     return { ok: true, result: outcome.result, revision: e.index };
   }
 
   snapshot(): Promise<Uint8Array> {
     const datums: Datum[] = [];
     for (const { value } of this.datums.getRange({})) datums.push(value);
-    return Promise.resolve(packr.pack({ applied: this.m.applied, requests: this.m.requests, datums }));
+    const requests: [string, number][] = [];
+    for (const { key, value } of this.requests.getRange({})) requests.push([key, value]);
+    return Promise.resolve(packr.pack({ applied: this.m.applied, requests, datums }));
   }
 
   async restore(meta: SnapshotMeta, image: Uint8Array): Promise<void> {
@@ -163,10 +163,11 @@ export class DatumStore implements StateMachine {
     await this.datums.transaction(() => {
       for (const k of this.datums.getKeys({})) this.datums.remove(k);
       for (const d of s.datums) this.datums.put(d.key, d);
-      this.m = { applied: s.applied, requests: s.requests };
-      this.meta.put(META, this.m);
+      for (const k of this.requests.getKeys({})) this.requests.remove(k);
+      for (const [id, index] of s.requests) this.requests.put(id, index);
+      this.meta.put(META, { applied: s.applied });
     });
-    this.seen = new Map(this.m.requests);
+    this.m = { applied: s.applied };
     await this.datums.flushed;
     this.onApplied?.(s.datums.map((d) => d.key), this.m.applied);
   }

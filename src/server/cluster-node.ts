@@ -84,7 +84,11 @@ export class ClusterNode {
       keepEntries: r.keepEntries,
       requestTimeoutMs: r.requestTimeoutMs,
       logger: this.log,
-      onFatal: (err) => this.log.fatal({ err }, 'raft node stopped'),
+      // A halted Raft node cannot recover in place: end the process (PM2 or the operator restarts it).
+      onFatal: (err) => {
+        this.log.fatal({ err }, 'raft node stopped');
+        process.exit(1);
+      },
       raft: {
         electionTicks: r.electionTicks,
         heartbeatTicks: r.heartbeatTicks,
@@ -115,7 +119,7 @@ export class ClusterNode {
       this.peerServer!.once('error', reject);
       this.peerServer!.listen(this.cfg.peerPort, '0.0.0.0', () => resolve());
     });
-    this.raft.start();
+    await this.raft.start(); // includes a state machine restore left unfinished by a crash
     this.log.info({ peerPort: this.cfg.peerPort }, 'raft node started');
   }
 

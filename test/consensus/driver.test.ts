@@ -215,7 +215,7 @@ describe('driver', () => {
       tickMs: 10,
       raft: { bootstrap: { voters: ['solo'] } },
     });
-    node.start();
+    void node.start();
     for (let i = 0; i < 40 && node.core.role !== 'leader'; i++) {
       now += 10;
       for (const f of intervals) f();

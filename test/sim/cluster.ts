@@ -216,7 +216,7 @@ export class SimCluster {
     n.sm = sm;
     n.up = true;
     n.paused = false;
-    driver.start();
+    void driver.start();
     c.restarted(n.id);
     this.log(() => `${n.id} START #${n.incarnation}`);
   }

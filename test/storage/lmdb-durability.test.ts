@@ -84,7 +84,7 @@ async function runCluster(mutations: Mutations): Promise<{ checker: Checker; ack
       keepEntries: 2,
       raft: { electionTicks: 10, snapshotChunkBytes: 256, bootstrap: { voters: ids }, mutations },
     });
-    node.start();
+    void node.start();
     return node;
   });
   const leader = async () => {

@@ -29,6 +29,7 @@ export class LmdbKv implements StateMachine {
 
   async apply(entries: readonly Entry[]): Promise<unknown[]> {
     const results: unknown[] = [];
+    let next = this.meta;
     await this.db.transaction(() => {
       let { applied, hash } = this.meta;
       for (const e of entries) {
@@ -46,9 +47,10 @@ export class LmdbKv implements StateMachine {
         applied = e.index;
         results.push(result);
       }
-      this.meta = { applied, hash };
-      this.db.put(META, this.meta);
+      next = { applied, hash };
+      this.db.put(META, next);
     });
+    this.meta = next; // published once committed: reads see the data from now on
     return results;
   }
 
@@ -68,9 +70,9 @@ export class LmdbKv implements StateMachine {
       for (const key of this.db.getKeys({})) this.db.remove(key);
       for (const [k, v] of Object.entries(s.kv)) this.db.put(`k:${k}`, v);
       for (const [k, v] of Object.entries(s.seen)) this.db.put(`r:${k}`, v);
-      this.meta = { applied: s.applied, hash: s.hash };
-      this.db.put(META, this.meta);
+      this.db.put(META, { applied: s.applied, hash: s.hash });
     });
+    this.meta = { applied: s.applied, hash: s.hash };
     await this.db.flushed;
   }
 }
