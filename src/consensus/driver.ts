@@ -7,6 +7,7 @@
 // queue up and go out together in the next Ready (group commit: one batch, one write).
 
 import { crc32 } from './crc32.ts';
+import { describeReady } from './describe.ts';
 import { ConsensusError } from './errors.ts';
 import { RaftCore, type RaftConfig, type RaftStatus } from './raft.ts';
 import type { Rand } from './rand.ts';
@@ -46,6 +47,8 @@ export interface RaftNodeOptions {
   /** Promotion of a learner is abandoned after this many election timeouts without catch-up. */
   promotionElections?: number;
   logger?: DriverLogger;
+  /** Log every Ready, described in one line per action (describeReady), at debug level. */
+  traceReady?: boolean;
   /** Observes each Ready before it is acted on (traces, the simulator). */
   onReady?: (rd: Ready) => void;
   /** Observes each batch of applied entries with the state machine's results. */
@@ -355,6 +358,7 @@ export class RaftNode {
   private async handleReady(rd: Ready): Promise<void> {
     const o = this.opts;
     o.onReady?.(rd);
+    if (o.traceReady) this.log.debug({ node: this.id, ready: describeReady(rd).split('\n') }, 'ready');
     o.transport.send(rd.messages);
     const install = rd.snapshotOps.find((x) => x.op === 'install');
     this.persistingWithMessages = rd.persistedMessages.length > 0;

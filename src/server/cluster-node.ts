@@ -55,7 +55,7 @@ export class ClusterNode {
   constructor(o: ClusterNodeOptions) {
     this.cfg = o.config;
     this.id = o.config.nodeId;
-    this.log = o.logger.child({ component: 'raft', node: this.id });
+    this.log = o.logger.child({ component: 'raft' }); // the process logger already binds the node id
     this.storage = LmdbStorage.open({ path: `${o.config.dataDir}/${this.id}` });
     this.sm = o.stateMachine(this.storage.root);
     this.transport = new HttpTransport({
@@ -84,6 +84,7 @@ export class ClusterNode {
       keepEntries: r.keepEntries,
       requestTimeoutMs: r.requestTimeoutMs,
       logger: this.log,
+      traceReady: o.config.logLevel === 'trace',
       // A halted Raft node cannot recover in place: end the process (PM2 or the operator restarts it).
       onFatal: (err) => {
         this.log.fatal({ err }, 'raft node stopped');
