@@ -96,9 +96,6 @@ export class HttpTransport implements Transport {
         if (res.statusCode >= 300) throw new Error(`peer ${id} answered ${res.statusCode}`);
         q.backoffMs = 0;
       },
-      (err: Error) => {
-        throw err;
-      },
     ).catch((err: Error) => {
       q.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, q.backoffMs * 2));
       this.opts.logger?.debug({ peer: id, err: err.message, dropped: batch.length, retryMs: q.backoffMs }, 'peer send failed');
