@@ -28,6 +28,8 @@ export interface PeerAppOptions {
   onPropose?(data: Uint8Array): Promise<{ index: number; term: number }>;
   /** Largest accepted body, bytes. */
   maxBodyBytes?: number;
+  /** Further endpoints (e.g. the registry's beat digests), mounted behind the token check. */
+  extraRoutes?: readonly ((app: Express) => void)[];
 }
 
 function sameToken(a: string, b: string): boolean {
@@ -86,6 +88,7 @@ export function createPeerApp(opts: PeerAppOptions): Express {
       );
     });
   }
+  for (const add of opts.extraRoutes ?? []) add(app);
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ code: 'PEER_NOT_FOUND', message: 'no such peer endpoint' });
   });

@@ -1,8 +1,223 @@
-// The registry's commands, by type. Each handler is a pure function of the command and the
-// current datums (see DatumStore). The Nacos-compatible commands (register / deregister /
-// update / patch instance, service create / update / delete, health flips and expiries) are
-// added by the registry work; until then the product node accepts no registry commands.
+// The registry's command handlers: pure functions of (command, current datums, index) → datum
+// writes and a result (DatumStore applies them). No clock, no randomness, no I/O: the same log
+// gives the same datums on every node. A rejection throws DatumCommandError with a
+// RegistryRejection code and the text Nacos answers for that case (see texts.ts).
 
-import type { CommandHandler } from './datum-store.ts';
+import { DatumCommandError, type CommandHandler, type Datum, type DatumWrite } from './datum-store.ts';
+import type {
+  ClusterUpdateCommand,
+  DeregisterCommand,
+  HealthBatchCommand,
+  HealthSetCommand,
+  InstanceInput,
+  PatchCommand,
+  RegisterCommand,
+  ServiceCreateCommand,
+  ServiceDeleteCommand,
+  ServiceUpdateCommand,
+  UpdateCommand,
+} from './commands.ts';
+import { RegistryRejection } from './commands.ts';
+import { defaultCluster, defaultService, HealthCheckType, type InstanceRecord, type InstancesValue, type ServiceRecord } from './model.ts';
+import { instanceId, instancesKey, serviceKey } from './names.ts';
+import { texts } from './texts.ts';
 
-export const registryHandlers: Readonly<Record<string, CommandHandler>> = Object.freeze({});
+type Read = (key: string) => Datum | undefined;
+
+function readService(read: Read, ns: string, service: string): ServiceRecord | undefined {
+  return read(serviceKey(ns, service))?.value as ServiceRecord | undefined;
+}
+
+function readInstances(read: Read, ns: string, service: string): InstanceRecord[] {
+  return (read(instancesKey(ns, service))?.value as InstancesValue | undefined)?.instances ?? [];
+}
+
+function idOf(i: { ip: string; port: number; clusterName: string }, service: string): string {
+  return instanceId(i.ip, i.port, i.clusterName, service);
+}
+
+function byId(service: string) {
+  return (a: InstanceRecord, b: InstanceRecord): number => {
+    const x = idOf(a, service);
+    const y = idOf(b, service);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+}
+
+/** Writes of a service's instance list; an empty list deletes the datum, and with it a service
+ * that only existed because of its instances. */
+function listWrites(ns: string, service: string, instances: InstanceRecord[], svc: ServiceRecord | undefined): DatumWrite[] {
+  if (instances.length > 0) return [{ key: instancesKey(ns, service), value: { instances: [...instances].sort(byId(service)) } satisfies InstancesValue }];
+  const w: DatumWrite[] = [{ key: instancesKey(ns, service), delete: true }];
+  if (svc && !svc.explicit) w.push({ key: serviceKey(ns, service), delete: true });
+  return w;
+}
+
+function reject(code: RegistryRejection, message: string): never {
+  throw new DatumCommandError(code, message);
+}
+
+function checkKind(svc: ServiceRecord | undefined, ephemeral: boolean, service: string): void {
+  if (svc && svc.ephemeral !== ephemeral) {
+    reject(RegistryRejection.EPHEMERAL_MISMATCH, ephemeral ? texts.persistentServiceNoEphemeral(service) : texts.ephemeralServiceNoPersistent(service));
+  }
+}
+
+function record(i: InstanceInput, rev: number): InstanceRecord {
+  return { ip: i.ip, port: i.port, weight: i.weight, healthy: i.healthy, enabled: i.enabled, ephemeral: i.ephemeral, clusterName: i.clusterName, metadata: { ...i.metadata }, rev };
+}
+
+const register: CommandHandler = (c, read, index) => {
+  const cmd = c as unknown as RegisterCommand;
+  const svc = readService(read, cmd.ns, cmd.service);
+  checkKind(svc, cmd.instance.ephemeral, cmd.service);
+  const id = idOf(cmd.instance, cmd.service);
+  const list = readInstances(read, cmd.ns, cmd.service).filter((i) => idOf(i, cmd.service) !== id);
+  list.push(record(cmd.instance, index));
+  const writes: DatumWrite[] = [];
+  if (!svc) writes.push({ key: serviceKey(cmd.ns, cmd.service), value: defaultService(cmd.instance.ephemeral) });
+  writes.push(...listWrites(cmd.ns, cmd.service, list, svc));
+  return { writes, result: { id } };
+};
+
+const deregister: CommandHandler = (c, read) => {
+  const cmd = c as unknown as DeregisterCommand;
+  const svc = readService(read, cmd.ns, cmd.service);
+  const id = instanceId(cmd.ip, cmd.port, cmd.cluster, cmd.service);
+  const all = readInstances(read, cmd.ns, cmd.service);
+  const list = all.filter((i) => idOf(i, cmd.service) !== id || (cmd.ephemeral !== undefined && i.ephemeral !== cmd.ephemeral));
+  // Deregistering an instance that is not there succeeds and changes nothing (as in Nacos).
+  if (list.length === all.length) return { writes: [], result: { id, removed: false } };
+  return { writes: listWrites(cmd.ns, cmd.service, list, svc), result: { id, removed: true } };
+};
+
+/** The instance `ref` names, with its position; rejects INSTANCE_NOT_FOUND. */
+function findInstance(read: Read, ns: string, service: string, id: string): { list: InstanceRecord[]; at: number } {
+  const list = readInstances(read, ns, service);
+  const at = list.findIndex((i) => idOf(i, service) === id);
+  if (at < 0) reject(RegistryRejection.INSTANCE_NOT_FOUND, texts.instanceNotFound(id));
+  return { list, at };
+}
+
+const update: CommandHandler = (c, read, index) => {
+  const cmd = c as unknown as UpdateCommand;
+  const svc = readService(read, cmd.ns, cmd.service);
+  if (!svc) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.ns, cmd.service));
+  checkKind(svc, cmd.instance.ephemeral, cmd.service);
+  const id = idOf(cmd.instance, cmd.service);
+  const { list, at } = findInstance(read, cmd.ns, cmd.service, id);
+  const cur = list[at]!;
+  const next = record(cmd.instance, index);
+  if (cmd.mergeMetadata) next.metadata = { ...cur.metadata, ...cmd.instance.metadata };
+  const out = list.slice();
+  out[at] = next;
+  return { writes: listWrites(cmd.ns, cmd.service, out, svc), result: { id } };
+};
+
+const patch: CommandHandler = (c, read, index) => {
+  const cmd = c as unknown as PatchCommand;
+  const svc = readService(read, cmd.ns, cmd.service);
+  const id = instanceId(cmd.ip, cmd.port, cmd.cluster, cmd.service);
+  if (!svc) reject(RegistryRejection.INSTANCE_NOT_FOUND, texts.instanceNotFound(id));
+  const { list, at } = findInstance(read, cmd.ns, cmd.service, id);
+  const cur = list[at]!;
+  const next: InstanceRecord = { ...cur, metadata: cmd.metadata ? { ...cur.metadata, ...cmd.metadata } : cur.metadata, rev: index };
+  if (cmd.weight !== undefined) next.weight = cmd.weight;
+  if (cmd.enabled !== undefined) next.enabled = cmd.enabled;
+  const out = list.slice();
+  out[at] = next;
+  return { writes: listWrites(cmd.ns, cmd.service, out, svc), result: { id } };
+};
+
+const serviceCreate: CommandHandler = (c, read) => {
+  const cmd = c as unknown as ServiceCreateCommand;
+  if (readService(read, cmd.ns, cmd.service)) reject(RegistryRejection.SERVICE_EXISTS, texts.serviceExists(cmd.service));
+  const svc: ServiceRecord = {
+    ...defaultService(cmd.ephemeral),
+    protectThreshold: cmd.protectThreshold,
+    metadata: { ...cmd.metadata },
+    selector: { ...cmd.selector },
+    explicit: true,
+  };
+  return { writes: [{ key: serviceKey(cmd.ns, cmd.service), value: svc }], result: null };
+};
+
+const serviceUpdate: CommandHandler = (c, read) => {
+  const cmd = c as unknown as ServiceUpdateCommand;
+  const cur = readService(read, cmd.ns, cmd.service);
+  if (!cur) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.ns, cmd.service));
+  const svc: ServiceRecord = { ...cur, explicit: true };
+  if (cmd.protectThreshold !== undefined) svc.protectThreshold = cmd.protectThreshold;
+  if (cmd.metadata !== undefined) svc.metadata = { ...cmd.metadata };
+  if (cmd.selector !== undefined) svc.selector = { ...cmd.selector };
+  return { writes: [{ key: serviceKey(cmd.ns, cmd.service), value: svc }], result: null };
+};
+
+const serviceDelete: CommandHandler = (c, read) => {
+  const cmd = c as unknown as ServiceDeleteCommand;
+  if (!readService(read, cmd.ns, cmd.service)) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.ns, cmd.service));
+  if (readInstances(read, cmd.ns, cmd.service).length > 0) reject(RegistryRejection.SERVICE_NOT_EMPTY, texts.serviceNotEmpty(cmd.service));
+  return { writes: [{ key: serviceKey(cmd.ns, cmd.service), delete: true }], result: null };
+};
+
+const clusterUpdate: CommandHandler = (c, read) => {
+  const cmd = c as unknown as ClusterUpdateCommand;
+  const cur = readService(read, cmd.ns, cmd.service);
+  if (!cur) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.ns, cmd.service));
+  const cluster = { ...defaultCluster(), healthChecker: { ...cmd.healthChecker }, checkPort: cmd.checkPort, useInstancePort4Check: cmd.useInstancePort4Check, metadata: { ...cmd.metadata } };
+  const svc: ServiceRecord = { ...cur, clusters: { ...cur.clusters, [cmd.cluster]: cluster } };
+  return { writes: [{ key: serviceKey(cmd.ns, cmd.service), value: svc }], result: null };
+};
+
+/** The leader's batch of flips and removals. A change whose instance is gone, or was registered
+ * or updated after the leader decided (another rev), is skipped: the batch never fails whole. */
+const health: CommandHandler = (c, read) => {
+  const cmd = c as unknown as HealthBatchCommand;
+  // Group by service so each instance list is read and written once.
+  const byService = new Map<string, { ns: string; service: string; list: InstanceRecord[]; changed: boolean }>();
+  let applied = 0;
+  for (const ch of cmd.changes) {
+    const k = instancesKey(ch.ns, ch.service);
+    let s = byService.get(k);
+    if (!s) byService.set(k, (s = { ns: ch.ns, service: ch.service, list: readInstances(read, ch.ns, ch.service), changed: false }));
+    const at = s.list.findIndex((i) => idOf(i, ch.service) === ch.id);
+    const cur = at < 0 ? undefined : s.list[at]!;
+    if (!cur || cur.rev !== ch.rev) continue;
+    if (ch.healthy === undefined) s.list = s.list.filter((_, j) => j !== at);
+    else if (cur.healthy !== ch.healthy) s.list = s.list.map((i, j) => (j === at ? { ...i, healthy: ch.healthy! } : i));
+    else continue;
+    applied++;
+    s.changed = true;
+  }
+  const writes: DatumWrite[] = [];
+  for (const s of byService.values()) {
+    if (s.changed) writes.push(...listWrites(s.ns, s.service, s.list, readService(read, s.ns, s.service)));
+  }
+  return { writes, result: { applied } };
+};
+
+const healthSet: CommandHandler = (c, read) => {
+  const cmd = c as unknown as HealthSetCommand;
+  const svc = readService(read, cmd.ns, cmd.service);
+  const id = instanceId(cmd.ip, cmd.port, cmd.cluster, cmd.service);
+  if (!svc) reject(RegistryRejection.INSTANCE_NOT_FOUND, texts.instanceNotFound(id));
+  const { list, at } = findInstance(read, cmd.ns, cmd.service, id);
+  const type = svc.clusters[cmd.cluster]?.healthChecker.type ?? defaultCluster().healthChecker.type;
+  if (!list[at]!.ephemeral && type !== HealthCheckType.NONE) reject(RegistryRejection.HEALTH_CHECK_ACTIVE, texts.healthCheckActive(cmd.service));
+  const out = list.slice();
+  out[at] = { ...list[at]!, healthy: cmd.healthy };
+  return { writes: listWrites(cmd.ns, cmd.service, out, svc), result: { id } };
+};
+
+export const registryHandlers: Readonly<Record<string, CommandHandler>> = Object.freeze({
+  register,
+  deregister,
+  update,
+  patch,
+  serviceCreate,
+  serviceUpdate,
+  serviceDelete,
+  clusterUpdate,
+  health,
+  healthSet,
+});

@@ -4,6 +4,7 @@
 // test key-value machine run on the same wiring.
 
 import { createServer, type Server } from 'node:http';
+import type { Express } from 'express';
 import type { RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
 import { request as undiciRequest } from 'undici';
@@ -36,6 +37,9 @@ export interface ClusterNodeOptions {
   /** Builds the state machine on the node's LMDB environment (its writes share the file). */
   stateMachine(root: RootDatabase): StateMachine;
   logger: pino.Logger;
+  /** Rewrites a proposal at the leader just before it is appended (the registry stamps the
+   * leader's time into its commands). Applied to local and forwarded proposals alike. */
+  stamp?(data: Uint8Array): Uint8Array;
 }
 
 export class ClusterNode {
@@ -51,9 +55,12 @@ export class ClusterNode {
   private readonly learned = new Map<NodeId, string>();
   /** Wall-clock ms of the last message from each peer (for status only). */
   private readonly contact = new Map<NodeId, number>();
+  private readonly stamp: (data: Uint8Array) => Uint8Array;
+  private readonly peerRoutes: ((app: Express) => void)[] = [];
 
   constructor(o: ClusterNodeOptions) {
     this.cfg = o.config;
+    this.stamp = o.stamp ?? ((d) => d);
     this.id = o.config.nodeId;
     this.log = o.logger.child({ component: 'raft' }); // the process logger already binds the node id
     this.storage = LmdbStorage.open({ path: `${o.config.dataDir}/${this.id}` });
@@ -102,6 +109,11 @@ export class ClusterNode {
     });
   }
 
+  /** Adds endpoints to the peer port (behind its token check); call before start(). */
+  addPeerRoutes(add: (app: Express) => void): void {
+    this.peerRoutes.push(add);
+  }
+
   /** Listens on the peer port and starts the Raft node. */
   async start(): Promise<void> {
     const app = createPeerApp({
@@ -112,8 +124,9 @@ export class ClusterNode {
         this.transport.deliver(msgs);
       },
       logger: this.log,
-      onPropose: (data) => this.raft.propose(data),
+      onPropose: (data) => this.raft.propose(this.stamp(data)),
       onPeerSeen: (id, address) => this.learned.set(id, address),
+      extraRoutes: this.peerRoutes,
     });
     this.peerServer = createServer(app);
     await new Promise<void>((resolve, reject) => {
@@ -155,7 +168,7 @@ export class ClusterNode {
     while (Date.now() < deadline) {
       const core = this.raft.core;
       try {
-        if (core.role === 'leader') return await this.raft.propose(data, deadline - Date.now());
+        if (core.role === 'leader') return await this.raft.propose(this.stamp(data), deadline - Date.now());
         const leader = core.lead;
         if (leader === null) throw new ConsensusError('NOT_LEADER', 'no leader known', { leader: null });
         const { index, term } = await this.forward(leader, data, deadline - Date.now());

@@ -17,8 +17,18 @@ export interface RunNodeOptions<S extends StateMachine> {
   argv: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
   stateMachine(root: RootDatabase): S;
-  /** Adds the product's (or a test's) routes to the public app. */
-  routes?(app: Express, node: ClusterNode, sm: S, config: Readonly<Config>): void;
+  /** Rewrites a proposal at the leader just before it is appended (see ClusterNodeOptions). */
+  stamp?(data: Uint8Array): Uint8Array;
+  /** Adds the product's (or a test's) routes to the public app (and, through the node, to the
+   * peer port); may return what to start once the node runs and stop at shutdown. */
+  routes?(app: Express, node: ClusterNode, sm: S, config: Readonly<Config>, logger: pino.Logger): void | ProductHooks;
+}
+
+export interface ProductHooks {
+  /** Called once the node and its public port are up. */
+  start?(): void;
+  /** Called first at shutdown, before the node stops. */
+  stop?(): void | Promise<void>;
 }
 
 export async function runNode<S extends StateMachine>(o: RunNodeOptions<S>): Promise<void> {
@@ -34,12 +44,12 @@ export async function runNode<S extends StateMachine>(o: RunNodeOptions<S>): Pro
   }
   const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
   let sm!: S;
-  const node = new ClusterNode({ config, logger, stateMachine: (root) => (sm = o.stateMachine(root)) });
+  const node = new ClusterNode({ config, logger, stateMachine: (root) => (sm = o.stateMachine(root)), ...(o.stamp ? { stamp: o.stamp } : {}) });
 
   const app = express();
   app.disable('x-powered-by');
   app.use(clusterRouter(node));
-  o.routes?.(app, node, sm, config);
+  const hooks = o.routes?.(app, node, sm, config, logger) ?? {};
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ code: 'NOT_FOUND', message: 'no such endpoint' });
   });
@@ -54,6 +64,7 @@ export async function runNode<S extends StateMachine>(o: RunNodeOptions<S>): Pro
     process.exit(1);
   });
   logger.info({ httpPort: config.httpPort, peerPort: config.peerPort, dataDir: config.dataDir }, 'muster node serving');
+  hooks.start?.();
 
   const snapshots = schedule(config.raft.snapshotCron, () => {
     node.raft.requestSnapshot().then(
@@ -71,7 +82,10 @@ export async function runNode<S extends StateMachine>(o: RunNodeOptions<S>): Pro
     logger.info({ signal }, 'stopping: no new requests, handing over leadership, flushing');
     void snapshots.stop();
     server.close();
-    node.stop().then(
+    Promise.resolve(hooks.stop?.())
+      .catch((e: Error) => logger.warn({ err: e.message }, 'stopping the registry failed'))
+      .then(() => node.stop())
+      .then(
       () => process.exit(0),
       (e: Error) => {
         logger.error({ err: e.message }, 'shutdown failed');

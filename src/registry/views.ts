@@ -1,0 +1,145 @@
+// Read views of the applied registry state: one per service, built from its two datums the first
+// time it is read and dropped only when one of those datums changes, so a list request never
+// decodes or filters the whole store. A per-namespace index of service names serves listings.
+// Views are immutable once built; answers derived from a view may be cached on it (`memo`).
+
+import type { DatumStore } from './datum-store.ts';
+import type { InstanceRecord, InstancesValue, ServiceRecord } from './model.ts';
+import { instanceId, instancesKey, keyPrefix, parseKey, serviceKey, splitGrouped, INSTANCES_PREFIX, SERVICE_PREFIX } from './names.ts';
+
+export interface InstanceView extends InstanceRecord {
+  /** ip#port#cluster#group@@service */
+  instanceId: string;
+}
+
+export interface ServiceView {
+  ns: string;
+  /** group@@service */
+  grouped: string;
+  group: string;
+  name: string;
+  /** The service's metadata datum (present whenever the service exists). */
+  service: ServiceRecord | undefined;
+  instances: readonly InstanceView[];
+  /** Raft index of the last change to either datum (0 when neither exists). */
+  revision: number;
+  /** Leader time of that change, ms. */
+  time: number;
+  /** Answers derived from this view, by a key of the caller's choosing. */
+  memo: Map<string, unknown>;
+}
+
+export class RegistryViews {
+  private readonly views = new Map<string, ServiceView>();
+  /** namespace → grouped names of the services that exist in it. */
+  private index: Map<string, Set<string>> | undefined;
+  private readonly listeners = new Set<(changed: readonly { ns: string; grouped: string }[], applied: number) => void>();
+
+  constructor(private readonly store: DatumStore) {}
+
+  /** Called by the wiring after every applied batch (DatumStore.onApplied). */
+  applied(keys: readonly string[], applied: number): void {
+    const changed = new Map<string, { ns: string; grouped: string }>();
+    for (const k of keys) {
+      const p = parseKey(k);
+      if (!p) continue;
+      const vk = viewKey(p.ns, p.grouped);
+      this.views.delete(vk);
+      changed.set(vk, { ns: p.ns, grouped: p.grouped });
+    }
+    if (this.index) for (const c of changed.values()) this.reindex(c.ns, c.grouped);
+    const list = [...changed.values()];
+    for (const l of this.listeners) l(list, applied);
+  }
+
+  /** A restore replaced everything: drop every view. */
+  reset(): void {
+    this.views.clear();
+    this.index = undefined;
+  }
+
+  /** Observes changed services after each applied batch. Returns the unsubscribe function. */
+  onChange(l: (changed: readonly { ns: string; grouped: string }[], applied: number) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** The view of one service; `service` is undefined (and instances empty) when it does not exist. */
+  service(ns: string, grouped: string): ServiceView {
+    const k = viewKey(ns, grouped);
+    let v = this.views.get(k);
+    if (!v) {
+      v = this.build(ns, grouped);
+      this.views.set(k, v);
+    }
+    return v;
+  }
+
+  /** Grouped names of the services in `ns`, sorted. */
+  serviceNames(ns: string): string[] {
+    return [...(this.ensureIndex().get(ns) ?? [])].sort();
+  }
+
+  /** Namespaces that hold at least one service, sorted. */
+  namespaces(): string[] {
+    return [...this.ensureIndex().entries()].filter(([, s]) => s.size > 0).map(([ns]) => ns).sort();
+  }
+
+  /** Every service view (the health sweeper walks these). */
+  *all(): Iterable<ServiceView> {
+    for (const [ns, names] of this.ensureIndex()) for (const g of names) yield this.service(ns, g);
+  }
+
+  private build(ns: string, grouped: string): ServiceView {
+    const s = this.store.get(serviceKey(ns, grouped));
+    const i = this.store.get(instancesKey(ns, grouped));
+    const { group, service: name } = splitGrouped(grouped);
+    const instances = ((i?.value as InstancesValue | undefined)?.instances ?? []).map((r) => ({ ...r, instanceId: instanceId(r.ip, r.port, r.clusterName, grouped) }));
+    const newer = (s?.revision ?? 0) >= (i?.revision ?? 0) ? s : i;
+    return {
+      ns,
+      grouped,
+      group,
+      name,
+      service: s?.value as ServiceRecord | undefined,
+      instances,
+      revision: newer?.revision ?? 0,
+      time: newer?.time ?? 0,
+      memo: new Map(),
+    };
+  }
+
+  private ensureIndex(): Map<string, Set<string>> {
+    if (!this.index) {
+      const index = new Map<string, Set<string>>();
+      for (const kind of [SERVICE_PREFIX, INSTANCES_PREFIX] as const) {
+        for (const d of this.store.range(keyPrefix(kind))) {
+          const p = parseKey(d.key);
+          if (!p) continue;
+          let set = index.get(p.ns);
+          if (!set) index.set(p.ns, (set = new Set()));
+          set.add(p.grouped);
+        }
+      }
+      this.index = index;
+    }
+    return this.index;
+  }
+
+  private reindex(ns: string, grouped: string): void {
+    const index = this.index!;
+    const exists = this.store.get(serviceKey(ns, grouped)) !== undefined || this.store.get(instancesKey(ns, grouped)) !== undefined;
+    let set = index.get(ns);
+    if (exists) {
+      if (!set) index.set(ns, (set = new Set()));
+      set.add(grouped);
+    } else if (set) {
+      set.delete(grouped);
+      if (set.size === 0) index.delete(ns);
+    }
+  }
+}
+
+function viewKey(ns: string, grouped: string): string {
+  return `${ns}\u001f${grouped}`;
+}
