@@ -43,6 +43,22 @@ export interface Config {
     leaseReads: boolean;
     requestTimeoutMs: number;
   };
+  registry: {
+    /** How long a request id is remembered (applied leader time, ms); the same on every node. */
+    requestIdRetentionMs: number;
+    /** Largest accepted request body on the public port, bytes. */
+    maxBodyBytes: number;
+    /** ms between the leader's sweeps of ephemeral instances. */
+    sweepMs: number;
+    /** ms between a follower's beat digests to the leader. */
+    beatDigestMs: number;
+    /** ms between rounds of persistent-instance health checks. */
+    checkIntervalMs: number;
+    checkTimeoutMs: number;
+    checkConcurrency: number;
+    /** Consecutive disagreeing check results before a status flip. */
+    checkFailures: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -53,7 +69,7 @@ const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['nodeId', 'host', 'httpPort', 'peerPort', 'dataDir', 'peers', 'join', 'clusterToken', 'logLevel', 'raft'],
+  required: ['nodeId', 'host', 'httpPort', 'peerPort', 'dataDir', 'peers', 'join', 'clusterToken', 'logLevel', 'raft', 'registry'],
   properties: {
     nodeId: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
     host: { type: 'string', minLength: 1 },
@@ -86,6 +102,21 @@ const schema = {
         snapshotCron: { type: 'string', minLength: 9 },
         leaseReads: { type: 'boolean' },
         requestTimeoutMs: { type: 'integer', minimum: 100 },
+      },
+    },
+    registry: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['requestIdRetentionMs', 'maxBodyBytes', 'sweepMs', 'beatDigestMs', 'checkIntervalMs', 'checkTimeoutMs', 'checkConcurrency', 'checkFailures'],
+      properties: {
+        requestIdRetentionMs: { type: 'integer', minimum: 1000 },
+        maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
+        sweepMs: { type: 'integer', minimum: 10, maximum: 60_000 },
+        beatDigestMs: { type: 'integer', minimum: 10, maximum: 60_000 },
+        checkIntervalMs: { type: 'integer', minimum: 10, maximum: 600_000 },
+        checkTimeoutMs: { type: 'integer', minimum: 10, maximum: 60_000 },
+        checkConcurrency: { type: 'integer', minimum: 1, maximum: 10_000 },
+        checkFailures: { type: 'integer', minimum: 1, maximum: 100 },
       },
     },
   },

@@ -119,6 +119,8 @@ export type RegistryCommand =
 /** Codes of deterministic rejections in apply (carried by DatumCommandError). */
 export const RegistryRejection = {
   SERVICE_NOT_FOUND: 'SERVICE_NOT_FOUND',
+  /** An instance update into a service that does not exist (Nacos: 21004, instance error). */
+  NO_SERVICE_FOR_INSTANCE: 'NO_SERVICE_FOR_INSTANCE',
   SERVICE_EXISTS: 'SERVICE_EXISTS',
   SERVICE_NOT_EMPTY: 'SERVICE_NOT_EMPTY',
   INSTANCE_NOT_FOUND: 'INSTANCE_NOT_FOUND',

@@ -67,28 +67,33 @@ function record(i: InstanceInput, rev: number): InstanceRecord {
   return { ip: i.ip, port: i.port, weight: i.weight, healthy: i.healthy, enabled: i.enabled, ephemeral: i.ephemeral, clusterName: i.clusterName, metadata: { ...i.metadata }, rev };
 }
 
+/** Same ip:port (Nacos keeps one instance per ip:port in a service, whatever its cluster). */
+function sameAddress(i: { ip: string; port: number }, ip: string, port: number): boolean {
+  return i.ip === ip && i.port === port;
+}
+
 const register: CommandHandler = (c, read, index) => {
   const cmd = c as unknown as RegisterCommand;
   const svc = readService(read, cmd.ns, cmd.service);
   checkKind(svc, cmd.instance.ephemeral, cmd.service);
-  const id = idOf(cmd.instance, cmd.service);
-  const list = readInstances(read, cmd.ns, cmd.service).filter((i) => idOf(i, cmd.service) !== id);
+  // Registering ip:port again replaces it (in any cluster).
+  const list = readInstances(read, cmd.ns, cmd.service).filter((i) => !sameAddress(i, cmd.instance.ip, cmd.instance.port));
   list.push(record(cmd.instance, index));
   const writes: DatumWrite[] = [];
   if (!svc) writes.push({ key: serviceKey(cmd.ns, cmd.service), value: defaultService(cmd.instance.ephemeral) });
   writes.push(...listWrites(cmd.ns, cmd.service, list, svc));
-  return { writes, result: { id } };
+  return { writes, result: { id: idOf(cmd.instance, cmd.service) } };
 };
 
 const deregister: CommandHandler = (c, read) => {
   const cmd = c as unknown as DeregisterCommand;
   const svc = readService(read, cmd.ns, cmd.service);
-  const id = instanceId(cmd.ip, cmd.port, cmd.cluster, cmd.service);
   const all = readInstances(read, cmd.ns, cmd.service);
-  const list = all.filter((i) => idOf(i, cmd.service) !== id || (cmd.ephemeral !== undefined && i.ephemeral !== cmd.ephemeral));
+  // As Nacos: ip:port of the given kind, whatever its cluster.
+  const list = all.filter((i) => !(sameAddress(i, cmd.ip, cmd.port) && (cmd.ephemeral === undefined || i.ephemeral === cmd.ephemeral)));
   // Deregistering an instance that is not there succeeds and changes nothing (as in Nacos).
-  if (list.length === all.length) return { writes: [], result: { id, removed: false } };
-  return { writes: listWrites(cmd.ns, cmd.service, list, svc), result: { id, removed: true } };
+  if (list.length === all.length) return { writes: [], result: { removed: 0 } };
+  return { writes: listWrites(cmd.ns, cmd.service, list, svc), result: { removed: all.length - list.length } };
 };
 
 /** The instance `ref` names, with its position; rejects INSTANCE_NOT_FOUND. */
@@ -102,7 +107,7 @@ function findInstance(read: Read, ns: string, service: string, id: string): { li
 const update: CommandHandler = (c, read, index) => {
   const cmd = c as unknown as UpdateCommand;
   const svc = readService(read, cmd.ns, cmd.service);
-  if (!svc) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.ns, cmd.service));
+  if (!svc) reject(RegistryRejection.NO_SERVICE_FOR_INSTANCE, texts.serviceNotFoundForInstance(cmd.ns, cmd.service, cmd.instance.ephemeral));
   checkKind(svc, cmd.instance.ephemeral, cmd.service);
   const id = idOf(cmd.instance, cmd.service);
   const { list, at } = findInstance(read, cmd.ns, cmd.service, id);
@@ -145,7 +150,7 @@ const serviceCreate: CommandHandler = (c, read) => {
 const serviceUpdate: CommandHandler = (c, read) => {
   const cmd = c as unknown as ServiceUpdateCommand;
   const cur = readService(read, cmd.ns, cmd.service);
-  if (!cur) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.ns, cmd.service));
+  if (!cur) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.service));
   const svc: ServiceRecord = { ...cur, explicit: true };
   if (cmd.protectThreshold !== undefined) svc.protectThreshold = cmd.protectThreshold;
   if (cmd.metadata !== undefined) svc.metadata = { ...cmd.metadata };
@@ -155,7 +160,7 @@ const serviceUpdate: CommandHandler = (c, read) => {
 
 const serviceDelete: CommandHandler = (c, read) => {
   const cmd = c as unknown as ServiceDeleteCommand;
-  if (!readService(read, cmd.ns, cmd.service)) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.ns, cmd.service));
+  if (!readService(read, cmd.ns, cmd.service)) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.service));
   if (readInstances(read, cmd.ns, cmd.service).length > 0) reject(RegistryRejection.SERVICE_NOT_EMPTY, texts.serviceNotEmpty(cmd.service));
   return { writes: [{ key: serviceKey(cmd.ns, cmd.service), delete: true }], result: null };
 };
@@ -163,7 +168,7 @@ const serviceDelete: CommandHandler = (c, read) => {
 const clusterUpdate: CommandHandler = (c, read) => {
   const cmd = c as unknown as ClusterUpdateCommand;
   const cur = readService(read, cmd.ns, cmd.service);
-  if (!cur) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFound(cmd.ns, cmd.service));
+  if (!cur) reject(RegistryRejection.SERVICE_NOT_FOUND, texts.serviceNotFoundForCluster(cmd.service));
   const cluster = { ...defaultCluster(), healthChecker: { ...cmd.healthChecker }, checkPort: cmd.checkPort, useInstancePort4Check: cmd.useInstancePort4Check, metadata: { ...cmd.metadata } };
   const svc: ServiceRecord = { ...cur, clusters: { ...cur.clusters, [cmd.cluster]: cluster } };
   return { writes: [{ key: serviceKey(cmd.ns, cmd.service), value: svc }], result: null };
@@ -196,17 +201,20 @@ const health: CommandHandler = (c, read) => {
   return { writes, result: { applied } };
 };
 
+/** PUT /health/instance: only where the cluster's health checker was set to NONE; an absent or
+ * ephemeral instance is left alone and the call still succeeds (as in Nacos). */
 const healthSet: CommandHandler = (c, read) => {
   const cmd = c as unknown as HealthSetCommand;
   const svc = readService(read, cmd.ns, cmd.service);
-  const id = instanceId(cmd.ip, cmd.port, cmd.cluster, cmd.service);
-  if (!svc) reject(RegistryRejection.INSTANCE_NOT_FOUND, texts.instanceNotFound(id));
-  const { list, at } = findInstance(read, cmd.ns, cmd.service, id);
-  const type = svc.clusters[cmd.cluster]?.healthChecker.type ?? defaultCluster().healthChecker.type;
-  if (!list[at]!.ephemeral && type !== HealthCheckType.NONE) reject(RegistryRejection.HEALTH_CHECK_ACTIVE, texts.healthCheckActive(cmd.service));
+  if (svc?.clusters[cmd.cluster]?.healthChecker.type !== HealthCheckType.NONE) {
+    reject(RegistryRejection.HEALTH_CHECK_ACTIVE, texts.healthCheckActive(cmd.service, cmd.cluster));
+  }
+  const list = readInstances(read, cmd.ns, cmd.service);
+  const at = list.findIndex((i) => !i.ephemeral && sameAddress(i, cmd.ip, cmd.port) && i.clusterName === cmd.cluster);
+  if (at < 0 || list[at]!.healthy === cmd.healthy) return { writes: [], result: { changed: false } };
   const out = list.slice();
   out[at] = { ...list[at]!, healthy: cmd.healthy };
-  return { writes: listWrites(cmd.ns, cmd.service, out, svc), result: { id } };
+  return { writes: listWrites(cmd.ns, cmd.service, out, svc), result: { changed: true } };
 };
 
 export const registryHandlers: Readonly<Record<string, CommandHandler>> = Object.freeze({

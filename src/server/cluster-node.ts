@@ -144,7 +144,8 @@ export class ClusterNode {
     return t === undefined ? null : Date.now() - t;
   }
 
-  private peerUrl(id: NodeId): string | undefined {
+  /** The peer port's base URL of node `id` (http://host:peerPort), or undefined when unknown. */
+  peerUrl(id: NodeId): string | undefined {
     const a = this.raft.core?.conf.addresses[id] ?? this.learned.get(id);
     const parsed = a ? parseAddress(a) : undefined;
     if (parsed) return `http://${parsed.host}:${parsed.peerPort}`;

@@ -16,7 +16,7 @@ export interface RunNodeOptions<S extends StateMachine> {
   defaultsPath: string;
   argv: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
-  stateMachine(root: RootDatabase): S;
+  stateMachine(root: RootDatabase, config: Readonly<Config>): S;
   /** Rewrites a proposal at the leader just before it is appended (see ClusterNodeOptions). */
   stamp?(data: Uint8Array): Uint8Array;
   /** Adds the product's (or a test's) routes to the public app (and, through the node, to the
@@ -44,7 +44,7 @@ export async function runNode<S extends StateMachine>(o: RunNodeOptions<S>): Pro
   }
   const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
   let sm!: S;
-  const node = new ClusterNode({ config, logger, stateMachine: (root) => (sm = o.stateMachine(root)), ...(o.stamp ? { stamp: o.stamp } : {}) });
+  const node = new ClusterNode({ config, logger, stateMachine: (root) => (sm = o.stateMachine(root, config)), ...(o.stamp ? { stamp: o.stamp } : {}) });
 
   const app = express();
   app.disable('x-powered-by');
