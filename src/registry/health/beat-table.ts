@@ -9,7 +9,16 @@ export function beatKey(ns: string, grouped: string, id: string): string {
 
 export class BeatTable {
   private readonly last = new Map<string, number>();
+  /** The instance rev the leader last saw per key: a new rev (registered or updated again) counts as a beat. */
+  private readonly revs = new Map<string, number>();
   private pending = new Set<string>();
+
+  /** Records `rev` for `key`; true when it differs from the one seen before (or none was). */
+  noteRev(key: string, rev: number): boolean {
+    if (this.revs.get(key) === rev) return false;
+    this.revs.set(key, rev);
+    return true;
+  }
 
   /** Records a beat at `now` (ms, monotonic). */
   record(key: string, now: number): void {
@@ -38,6 +47,7 @@ export class BeatTable {
   /** Forgets every key not in `live` (instances that no longer exist). */
   retain(live: ReadonlySet<string>): void {
     for (const k of this.last.keys()) if (!live.has(k)) this.last.delete(k);
+    for (const k of this.revs.keys()) if (!live.has(k)) this.revs.delete(k);
     for (const k of this.pending) if (!live.has(k)) this.pending.delete(k);
   }
 

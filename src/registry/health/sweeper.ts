@@ -1,5 +1,7 @@
-// The leader's expiry decisions for ephemeral instances (DESIGN §6). Pure: given the views, the
-// beat table and the leader's clock, it returns the flips and removals to commit in one batch.
+// The leader's expiry decisions for ephemeral instances (DESIGN §6): given the views, the beat
+// table and the leader's clock, it returns the flips and removals to commit in one batch. Its
+// only effect is on the table: an instance seen at a new rev (registered or updated again, here
+// or at another node) counts as beaten now, as a registration does in Nacos.
 //
 // Rules (per instance, ms, overridable in its metadata):
 // - last := max(last beat seen by this node, start of this node's leadership): a new leader gives
@@ -28,6 +30,7 @@ export function sweep(services: Iterable<ServiceView>, beats: BeatTable, now: nu
       if (!i.ephemeral) continue;
       const key = beatKey(v.ns, v.grouped, i.instanceId);
       live.add(key);
+      if (beats.noteRev(key, i.rev)) beats.recordDigest([key], now);
       const last = Math.max(beats.get(key) ?? -Infinity, leaderSince);
       const age = now - last;
       const ref = { ns: v.ns, service: v.grouped, id: i.instanceId, rev: i.rev };
