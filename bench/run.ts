@@ -1,7 +1,10 @@
-// npm run bench — write throughput and latency of a 3-node Muster cluster (real processes on
-// loopback, LMDB, fsync'd) against raw node:http answering the same requests, in one run: on a
-// shared 2-core machine only the ratios mean anything. Until the registry API exists, writes go
-// through the test key-value entry point (test/cluster/kv-server.ts).
+// npm run bench — the registry on a 3-node Muster cluster (real processes on loopback, LMDB,
+// every write fsync'd on a majority) against raw node:http answering the same requests, in one
+// run: on a shared 2-core machine only the ratios mean anything.
+//
+// Scenarios: register (Nacos v1 POST /instance) through the leader, and spread over all three
+// nodes (followers forward to the leader); list (GET /instance/list) from local applied state,
+// and linearizable (ReadIndex through the leader).
 //
 //   npm run bench [-- --requests N] [--concurrency 1,16,64]
 
@@ -25,9 +28,11 @@ interface Result {
   errors: number;
 }
 
-/** Sends REQUESTS PUTs with `concurrency` in flight; latencies in ms. */
-async function load(origin: string, path: (k: number) => string, concurrency: number): Promise<Result> {
-  const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
+type Target = { origin: string; method: 'POST' | 'GET'; path: (k: number) => string };
+
+/** Sends REQUESTS requests with `concurrency` in flight, round-robin over `targets`; latencies in ms. */
+async function load(targets: Target[], concurrency: number): Promise<Result> {
+  const pools = targets.map((t) => new Pool(t.origin, { connections: concurrency, pipelining: 1 }));
   const lat: number[] = [];
   let next = 0;
   let errors = 0;
@@ -35,8 +40,9 @@ async function load(origin: string, path: (k: number) => string, concurrency: nu
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (let k = next++; k < REQUESTS; k = next++) {
+        const t = targets[k % targets.length]!;
         const s = performance.now();
-        const r = await pool.request({ path: path(k), method: 'PUT', body: `value-${k}` }).catch(() => undefined);
+        const r = await pools[k % targets.length]!.request({ path: t.path(k), method: t.method }).catch(() => undefined);
         if (!r || r.statusCode !== 200) errors++;
         await r?.body.dump();
         lat.push(performance.now() - s);
@@ -44,7 +50,7 @@ async function load(origin: string, path: (k: number) => string, concurrency: nu
     }),
   );
   const secs = (performance.now() - t0) / 1000;
-  await pool.close();
+  await Promise.all(pools.map((p) => p.close()));
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
   return { rps: REQUESTS / secs, p50: q(0.5), p99: q(0.99), errors };
@@ -53,12 +59,12 @@ async function load(origin: string, path: (k: number) => string, concurrency: nu
 async function main(): Promise<void> {
   const raw = createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.end('{"ok":true}'));
+    req.on('end', () => res.end('ok'));
   }).listen(0, '127.0.0.1');
   await new Promise((r) => raw.once('listening', r));
   const rawOrigin = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
 
-  const c = new ProcCluster(new URL('../test/cluster/kv-server.ts', import.meta.url).pathname);
+  const c = new ProcCluster(new URL('../src/main.ts', import.meta.url).pathname);
   const ids = ['n1', 'n2', 'n3'];
   try {
     await c.bootstrap(ids);
@@ -66,26 +72,39 @@ async function main(): Promise<void> {
     const follower = ids.find((i) => i !== leader)!;
     const origin = (id: string) => `http://127.0.0.1:${c.nodes.get(id)!.httpPort}`;
     let run = 0;
+    const register = (id: string): Target => {
+      const r = ++run;
+      // 100 services of up to REQUESTS/100 instances each; distinct ports per run.
+      return { origin: origin(id), method: 'POST', path: (k) => `/nacos/v1/ns/instance?serviceName=bench-${k % 100}&ip=10.${r}.${(k >> 8) & 255}.${k & 255}&port=${8000 + (k % 1000)}` };
+    };
+    const list = (id: string, linearizable: boolean): Target => ({
+      origin: origin(id),
+      method: 'GET',
+      path: (k) => `/nacos/v1/ns/instance/list?serviceName=bench-${k % 100}${linearizable ? '&consistency=linearizable' : ''}`,
+    });
     const rows: string[] = [];
     for (const conc of CONCURRENCY) {
-      const base = await load(rawOrigin, (k) => `/kv/k${k}`, conc);
-      run++;
-      const viaLeader = await load(origin(leader), (k) => `/kv/k${k % 100}?id=r${run}-${k}`, conc);
-      run++;
-      const viaFollower = await load(origin(follower), (k) => `/kv/k${k % 100}?id=f${run}-${k}`, conc);
-      for (const [name, r] of [['raw node:http', base], ['muster via leader', viaLeader], ['muster via follower', viaFollower]] as const) {
-        rows.push(
-          `${String(conc).padStart(5)}  ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  ${(r.rps / base.rps).toFixed(3).padStart(6)}× raw${r.errors ? `  ${r.errors} errors` : ''}`,
-        );
-      }
+      const base = await load([{ origin: rawOrigin, method: 'POST', path: (k) => `/x/${k}` }], conc);
+      const scenarios: [string, Target[]][] = [
+        ['register via leader', [register(leader)]],
+        ['register spread', ids.map(register)],
+        ['list local (follower)', [list(follower, false)]],
+        ['list linearizable', [list(follower, true)]],
+      ];
+      rows.push(fmt(conc, 'raw node:http', base, base));
+      for (const [name, targets] of scenarios) rows.push(fmt(conc, name, await load(targets, conc), base));
     }
-    console.log(`bench: ${REQUESTS} writes per row, 3 nodes on loopback, every write committed (fsync) on a majority`);
-    console.log(' conc  target                  throughput        latency                        ratio');
+    console.log(`bench: ${REQUESTS} requests per row, 3 nodes on loopback, every register committed (fsync) on a majority`);
+    console.log(' conc  scenario                  throughput        latency                        ratio');
     for (const r of rows) console.log(r);
   } finally {
     raw.close();
     await c.shutdown();
   }
+}
+
+function fmt(conc: number, name: string, r: Result, base: Result): string {
+  return `${String(conc).padStart(5)}  ${name.padEnd(24)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  ${(r.rps / base.rps).toFixed(3).padStart(6)}× raw${r.errors ? `  ${r.errors} errors` : ''}`;
 }
 
 await main();
