@@ -108,11 +108,12 @@ const update: CommandHandler = (c, read, index) => {
   const cmd = c as unknown as UpdateCommand;
   const svc = readService(read, cmd.ns, cmd.service);
   if (!svc) reject(RegistryRejection.NO_SERVICE_FOR_INSTANCE, texts.serviceNotFoundForInstance(cmd.ns, cmd.service, cmd.instance.ephemeral));
-  checkKind(svc, cmd.instance.ephemeral, cmd.service);
   const id = idOf(cmd.instance, cmd.service);
   const { list, at } = findInstance(read, cmd.ns, cmd.service, id);
   const cur = list[at]!;
-  const next = record(cmd.instance, index);
+  // As Nacos (updateInstance writes only weight, enabled and metadata): the request's healthy and
+  // ephemeral change nothing, so an update neither flips health nor meets the kind rule.
+  const next = { ...record(cmd.instance, index), healthy: cur.healthy, ephemeral: cur.ephemeral };
   if (cmd.mergeMetadata) next.metadata = { ...cur.metadata, ...cmd.instance.metadata };
   const out = list.slice();
   out[at] = next;
