@@ -90,8 +90,16 @@ export function checkLimits(p: Params): void {
     if (v.length > max) throw badParam(`Param '${field}' is illegal, the param length should not exceed ${max}.`);
     if (hasControlChar(v)) throw badParam(`Param '${field}' is illegal, illegal characters should not appear in the param.`);
   }
-  const md = p.metadata;
-  if (md !== undefined && md.length > 1024) throw badParam(`Param 'metadata' is illegal, the param length should not exceed 1024.`);
+  // Nacos' checker (2.3+ checkMetadataFormat) counts the parsed map's non-blank keys and values.
+  let md: Record<string, string> | undefined;
+  try {
+    md = parseMetadata(p.metadata);
+  } catch {
+    md = undefined; // a bad format is the route's error
+  }
+  let total = 0;
+  for (const [k, v] of Object.entries(md ?? {})) total += (k.trim() === '' ? 0 : k.length) + (v.trim() === '' ? 0 : v.length);
+  if (total > 1024) throw badParam(`Param 'Metadata' is illegal, the param length should not exceed 1024.`);
 }
 
 /** UtilsAndCommons.parseMetadata: JSON object of strings, or `k=v,k=v`; blank → {}. */
