@@ -59,6 +59,22 @@ export interface Config {
     /** Consecutive disagreeing check results before a status flip. */
     checkFailures: number;
   };
+  watch: {
+    /** Changes kept in memory for resuming watchers. */
+    historySize: number;
+    /** ms between SSE keep-alive comments. */
+    sseKeepAliveMs: number;
+    /** Unsent bytes after which an SSE consumer is cut off. */
+    sseMaxBufferedBytes: number;
+    /** UDP port of Nacos push (0: any free port); bound on `host`. */
+    udpPort: number;
+    /** ms within which changes to one push target are coalesced into one push. */
+    pushCoalesceMs: number;
+    /** ms before an unacknowledged push is sent again (once). */
+    pushAckTimeoutMs: number;
+    /** ms without a poll after which a push target is dropped. */
+    pushTargetTtlMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -69,7 +85,7 @@ const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['nodeId', 'host', 'httpPort', 'peerPort', 'dataDir', 'peers', 'join', 'clusterToken', 'logLevel', 'raft', 'registry'],
+  required: ['nodeId', 'host', 'httpPort', 'peerPort', 'dataDir', 'peers', 'join', 'clusterToken', 'logLevel', 'raft', 'registry', 'watch'],
   properties: {
     nodeId: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
     host: { type: 'string', minLength: 1 },
@@ -117,6 +133,20 @@ const schema = {
         checkTimeoutMs: { type: 'integer', minimum: 10, maximum: 60_000 },
         checkConcurrency: { type: 'integer', minimum: 1, maximum: 10_000 },
         checkFailures: { type: 'integer', minimum: 1, maximum: 100 },
+      },
+    },
+    watch: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['historySize', 'sseKeepAliveMs', 'sseMaxBufferedBytes', 'udpPort', 'pushCoalesceMs', 'pushAckTimeoutMs', 'pushTargetTtlMs'],
+      properties: {
+        historySize: { type: 'integer', minimum: 16, maximum: 10_000_000 },
+        sseKeepAliveMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+        sseMaxBufferedBytes: { type: 'integer', minimum: 1024 },
+        udpPort: { type: 'integer', minimum: 0, maximum: 65535 },
+        pushCoalesceMs: { type: 'integer', minimum: 0, maximum: 10_000 },
+        pushAckTimeoutMs: { type: 'integer', minimum: 10, maximum: 60_000 },
+        pushTargetTtlMs: { type: 'integer', minimum: 100, maximum: 3_600_000 },
       },
     },
   },

@@ -38,6 +38,12 @@ export interface Command {
   [field: string]: unknown;
 }
 
+/** One key changed by an applied batch: the Raft index of the last entry that changed it. */
+export interface DatumChange {
+  key: string;
+  revision: number;
+}
+
 export type DatumWrite = { key: string; value: unknown } | { key: string; delete: true };
 
 export interface CommandOutcome {
@@ -123,8 +129,11 @@ export class DatumStore implements StateMachine {
   private readonly requestTimes: Database<null, [number, string]>;
   private readonly retentionMs: number;
   private m: Meta;
-  /** Called after each applied batch with the keys it changed and the new applied index. */
-  onApplied: ((keys: string[], applied: number) => void) | undefined;
+  /** Called after each applied batch (once committed) with each key it changed, the index of the
+   * last entry that changed it, and the new applied index. */
+  onApplied: ((changes: DatumChange[], applied: number) => void) | undefined;
+  /** Called after a snapshot replaced the whole state (before onApplied reports its keys). */
+  onRestored: ((applied: number) => void) | undefined;
 
   constructor(root: RootDatabase, private readonly handlers: Readonly<Record<string, CommandHandler>>, opts: DatumStoreOptions = {}) {
     this.datums = root.openDB<Datum, string>({ name: 'datums' });
@@ -164,7 +173,7 @@ export class DatumStore implements StateMachine {
 
   async apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
     const results: ApplyResult[] = [];
-    const changed = new Set<string>();
+    const changed = new Map<string, number>();
     let next = this.m;
     await this.datums.transaction(() => {
       let applied = this.m.applied;
@@ -181,11 +190,11 @@ export class DatumStore implements StateMachine {
     });
     // Published once committed: readers see the datums and the applied index together.
     this.m = next;
-    this.onApplied?.([...changed], this.m.applied);
+    this.onApplied?.([...changed].map(([key, revision]) => ({ key, revision })), this.m.applied);
     return results;
   }
 
-  private applyOne(e: Entry, changed: Set<string>, clock: { time: number }): ApplyResult {
+  private applyOne(e: Entry, changed: Map<string, number>, clock: { time: number }): ApplyResult {
     const decoded = decodeCommand(e.data!);
     if (!decoded) return { ok: false, code: 'BAD_COMMAND', message: 'entry is not a command', revision: e.index };
     // Leader time never goes backwards, even across leaders whose clocks differ.
@@ -209,7 +218,7 @@ export class DatumStore implements StateMachine {
     for (const w of outcome.writes) {
       if ('delete' in w) this.datums.remove(w.key);
       else this.datums.put(w.key, { key: w.key, value: w.value, revision: e.index, time: cmd.time });
-      changed.add(w.key);
+      changed.set(w.key, e.index);
     }
     this.requests.put(cmd.requestId, { index: e.index, time: cmd.time });
     this.requestTimes.put([cmd.time, cmd.requestId], null);
@@ -256,7 +265,8 @@ export class DatumStore implements StateMachine {
     });
     this.m = { applied: s.applied, time: s.time };
     await this.datums.flushed;
+    this.onRestored?.(this.m.applied);
     // Every key the restore touched, removed ones included.
-    this.onApplied?.([...keys], this.m.applied);
+    this.onApplied?.([...keys].map((key) => ({ key, revision: this.m.applied })), this.m.applied);
   }
 }

@@ -3,7 +3,7 @@
 // decodes or filters the whole store. A per-namespace index of service names serves listings.
 // Views are immutable once built; answers derived from a view may be cached on it (`memo`).
 
-import type { DatumStore } from './datum-store.ts';
+import type { DatumChange, DatumStore } from './datum-store.ts';
 import type { InstanceRecord, InstancesValue, ServiceRecord } from './model.ts';
 import { instanceId, instancesKey, keyPrefix, parseKey, serviceKey, splitGrouped, INSTANCES_PREFIX, SERVICE_PREFIX } from './names.ts';
 
@@ -29,26 +29,42 @@ export interface ServiceView {
   memo: Map<string, unknown>;
 }
 
+/** One service changed by an applied batch. */
+export interface ServiceChange {
+  ns: string;
+  grouped: string;
+  /** Raft index of the last entry of the batch that changed it. */
+  revision: number;
+  /** Which of its datums changed. */
+  service: boolean;
+  instances: boolean;
+}
+
 export class RegistryViews {
   private readonly views = new Map<string, ServiceView>();
   /** namespace → grouped names of the services that exist in it. */
   private index: Map<string, Set<string>> | undefined;
-  private readonly listeners = new Set<(changed: readonly { ns: string; grouped: string }[], applied: number) => void>();
+  private readonly listeners = new Set<(changed: readonly ServiceChange[], applied: number) => void>();
 
   constructor(private readonly store: DatumStore) {}
 
-  /** Called by the wiring after every applied batch (DatumStore.onApplied). */
-  applied(keys: readonly string[], applied: number): void {
-    const changed = new Map<string, { ns: string; grouped: string }>();
-    for (const k of keys) {
-      const p = parseKey(k);
+  /** Called by the wiring after every applied batch (DatumStore.onApplied). Listeners get one
+   * change per service, in revision order. */
+  applied(changes: readonly DatumChange[], applied: number): void {
+    const changed = new Map<string, ServiceChange>();
+    for (const { key, revision } of changes) {
+      const p = parseKey(key);
       if (!p) continue;
       const vk = viewKey(p.ns, p.grouped);
       this.views.delete(vk);
-      changed.set(vk, { ns: p.ns, grouped: p.grouped });
+      let c = changed.get(vk);
+      if (!c) changed.set(vk, (c = { ns: p.ns, grouped: p.grouped, revision, service: false, instances: false }));
+      c.revision = Math.max(c.revision, revision);
+      if (p.kind === 's') c.service = true;
+      else c.instances = true;
     }
     if (this.index) for (const c of changed.values()) this.reindex(c.ns, c.grouped);
-    const list = [...changed.values()];
+    const list = [...changed.values()].sort((a, b) => a.revision - b.revision);
     for (const l of this.listeners) l(list, applied);
   }
 
@@ -59,7 +75,7 @@ export class RegistryViews {
   }
 
   /** Observes changed services after each applied batch. Returns the unsubscribe function. */
-  onChange(l: (changed: readonly { ns: string; grouped: string }[], applied: number) => void): () => void {
+  onChange(l: (changed: readonly ServiceChange[], applied: number) => void): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }

@@ -8,6 +8,9 @@ import { encodeCommand, stampCommand, type ApplyResult, type DatumStore } from '
 import { HealthService } from '../registry/health/health-service.ts';
 import { Registry } from '../registry/registry.ts';
 import { nacosRouter } from '../http/nacos/router.ts';
+import { UdpPush } from '../http/nacos/udp-push.ts';
+import { nativeRouter } from '../http/native-api.ts';
+import { WatchHub } from '../registry/watch/hub.ts';
 import { beatDigestRoute, sendBeatDigest } from '../http/peer-beats.ts';
 import type { ClusterNode } from './cluster-node.ts';
 import { parseAddress } from './cluster-node.ts';
@@ -21,6 +24,10 @@ export function registryRoutes(app: Express, node: ClusterNode, store: DatumStor
     readIndex: (serve) => node.raft.read(() => serve()),
   });
   store.onApplied = (keys, applied) => registry.views.applied(keys, applied);
+  const wc = config.watch;
+  const hub = new WatchHub(registry.views, { historySize: wc.historySize, startRevision: store.applied() }, () => store.appliedTime());
+  store.onRestored = (applied) => hub.restored(applied);
+  const push = new UdpPush(registry.views, hub, { host: config.host, port: wc.udpPort, coalesceMs: wc.pushCoalesceMs, ackTimeoutMs: wc.pushAckTimeoutMs, targetTtlMs: wc.pushTargetTtlMs }, log);
   const rc = config.registry;
   const health = new HealthService(
     {
@@ -64,9 +71,29 @@ export function registryRoutes(app: Express, node: ClusterNode, store: DatumStor
           return { leader: s.lead, role: s.role, term: s.term, applied: s.applied };
         },
         logger: log,
+        push,
+        watchers: () => hub.waiting,
       },
       rc.maxBodyBytes,
     ),
   );
-  return { start: () => health.start(), stop: () => health.stop() };
+  app.use(
+    nativeRouter({
+      registry,
+      hub,
+      sse: { keepAliveMs: wc.sseKeepAliveMs, maxBufferedBytes: wc.sseMaxBufferedBytes },
+      metrics: () => ({ push: { targets: push.targetCount, port: push.port, ...push.stats }, health: { beatsTracked: health.beats.size, ...health.stats } }),
+    }),
+  );
+  return {
+    start: async () => {
+      health.start();
+      await push.start();
+      log.info({ udpPort: push.port }, 'nacos udp push listening');
+    },
+    stop: () => {
+      health.stop();
+      push.stop();
+    },
+  };
 }

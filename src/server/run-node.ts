@@ -26,7 +26,7 @@ export interface RunNodeOptions<S extends StateMachine> {
 
 export interface ProductHooks {
   /** Called once the node and its public port are up. */
-  start?(): void;
+  start?(): void | Promise<void>;
   /** Called first at shutdown, before the node stops. */
   stop?(): void | Promise<void>;
 }
@@ -64,7 +64,10 @@ export async function runNode<S extends StateMachine>(o: RunNodeOptions<S>): Pro
     process.exit(1);
   });
   logger.info({ httpPort: config.httpPort, peerPort: config.peerPort, dataDir: config.dataDir }, 'muster node serving');
-  hooks.start?.();
+  await Promise.resolve(hooks.start?.()).catch((e: Error) => {
+    logger.fatal({ err: e.message }, 'cannot start the registry');
+    process.exit(1);
+  });
 
   const snapshots = schedule(config.raft.snapshotCron, () => {
     node.raft.requestSnapshot().then(

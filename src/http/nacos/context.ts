@@ -13,6 +13,10 @@ export interface NacosDeps {
   members(): { id: string; ip: string; port: number; leader: boolean; alive: boolean }[];
   /** Counters the operator metrics report. */
   metrics(): { leader: string | null; role: string; term: number; applied: number };
+  /** UDP push targets (from /instance/list with udpPort > 0); absent when push is off. */
+  push?: { subscribe(ns: string, grouped: string, clusters: string, clientIP: string, udpPort: number): void; readonly targetCount: number };
+  /** Watchers connected here, for subscribeCount. */
+  watchers?(): number;
   logger: { warn(o: object, m?: string): void; error(o: object, m?: string): void };
 }
 

@@ -9,7 +9,7 @@ import type { ServiceView } from '../../registry/views.ts';
 import { ApiError, badParam, ErrorCode } from './api-error.ts';
 import { linearizable, requestIdOf, route, type NacosDeps } from './context.ts';
 import { checkInstanceIsLegal, groupedService, instanceFromParams, parsePort, parseWeight, toBoolean } from './instance-params.ts';
-import { bool, checkLimits, optional, paramsOf, parseMetadata, required, type Params } from './params.ts';
+import { bool, checkLimits, optional, paramsOf, parseMetadata, required, toInt, type Params } from './params.ts';
 import { serviceInfo } from './service-info.ts';
 
 /** NamingResponseCode / ResponseCode values of the beat answer. */
@@ -109,7 +109,7 @@ export function metricsBody(d: NacosDeps, onlyStatus: boolean): Record<string, u
     status,
     serviceCount,
     instanceCount,
-    subscribeCount: 0,
+    subscribeCount: (d.push?.targetCount ?? 0) + (d.watchers?.() ?? 0),
     responsibleInstanceCount: m.role === 'leader' ? instanceCount : 0,
     clientCount: ephemeral + persistent,
     connectionBasedClientCount: 0,
@@ -213,6 +213,8 @@ export function v1InstanceRoutes(r: Router, d: NacosDeps): void {
       const service = groupedService(p);
       const namespace = ns(p);
       const q = { clusters: optional(p, 'clusters', ''), healthyOnly: bool(p.healthyOnly, false) };
+      const udpPort = toInt(optional(p, 'udpPort', '0'), 0);
+      if (udpPort > 0) d.push?.subscribe(namespace, service, q.clusters, optional(p, 'clientIP', ''), udpPort);
       const body = await registry.read(linearizable(req, p), () => serviceInfo(registry.views.service(namespace, service), q, Date.now()));
       res.json(body);
     }, d.logger),

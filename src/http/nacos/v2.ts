@@ -87,6 +87,8 @@ export function v2Routes(r: Router, d: NacosDeps): void {
       const service = groupedV2(p, requiredParam);
       const namespace = ns(p);
       const q = { clusters: optional(p, 'clusterName', ''), healthyOnly: bool(p.healthyOnly, false) };
+      const udpPort = toInt(optional(p, 'port', '0'), 0);
+      if (udpPort > 0) d.push?.subscribe(namespace, service, q.clusters, optional(p, 'ip', ''), udpPort);
       const data = await registry.read(linearizable(req, p), () => serviceInfo(registry.views.service(namespace, service), q, Date.now()));
       ok2(res, data);
     }),
