@@ -99,6 +99,8 @@ export function v2Routes(r: Router, d: NacosDeps): void {
     v2(async (req, res) => {
       const p = paramsOf(req);
       checkLimits(p);
+      // A @RequestParam here: Spring refuses a missing serviceName before the beat is read.
+      requiredParam(p, 'serviceName');
       res.json(await handleBeat(d, req, p));
     }),
   );
