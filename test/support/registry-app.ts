@@ -15,6 +15,8 @@ import { registryHandlers } from '../../src/registry/handlers.ts';
 import { HealthService } from '../../src/registry/health/health-service.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { nacosRouter } from '../../src/http/nacos/router.ts';
+import { nativeRouter } from '../../src/http/native-api.ts';
+import { WatchHub } from '../../src/registry/watch/hub.ts';
 
 export interface TestRegistry {
   app: Express;
@@ -26,10 +28,21 @@ export interface TestRegistry {
   /** Every entry proposed so far (decoded lazily by tests). */
   entries: Uint8Array[];
   leader: { is: boolean };
+  /** The watch hub (history, blocking queries, SSE subscribers). */
+  hub: WatchHub;
   close(): Promise<void>;
 }
 
-export function testRegistry(opts: { maxBodyBytes?: number } = {}): TestRegistry {
+export interface TestRegistryOptions {
+  maxBodyBytes?: number;
+  /** Watch history size (default 1000). */
+  historySize?: number;
+  /** SSE: unsent bytes before a consumer is cut off (default 4 MiB), keep-alive ms (default 15 s). */
+  sseMaxBufferedBytes?: number;
+  sseKeepAliveMs?: number;
+}
+
+export function testRegistry(opts: TestRegistryOptions = {}): TestRegistry {
   const dir = mkdtempSync(join(tmpdir(), 'muster-reg-'));
   const root: RootDatabase = open({ path: dir, maxDbs: 16 });
   const store = new DatumStore(root, registryHandlers);
@@ -51,6 +64,8 @@ export function testRegistry(opts: { maxBodyBytes?: number } = {}): TestRegistry
   };
   const registry = new Registry({ store, propose, readIndex: (serve) => Promise.resolve(serve()) });
   store.onApplied = (keys, applied) => registry.views.applied(keys, applied);
+  const hub = new WatchHub(registry.views, { historySize: opts.historySize ?? 1000, startRevision: store.applied() }, () => store.appliedTime(), () => clock.wall);
+  store.onRestored = (applied) => hub.restored(applied);
   const leader = { is: true };
   const health = new HealthService(
     {
@@ -78,6 +93,7 @@ export function testRegistry(opts: { maxBodyBytes?: number } = {}): TestRegistry
       opts.maxBodyBytes ?? 1024 * 1024,
     ),
   );
+  app.use(nativeRouter({ registry, hub, sse: { keepAliveMs: opts.sseKeepAliveMs ?? 15_000, maxBufferedBytes: opts.sseMaxBufferedBytes ?? 4 * 1024 * 1024 }, metrics: () => ({}), random: () => 0 }));
   app.use((_req, res) => res.status(404).json({ code: 'NOT_FOUND', message: 'no such endpoint' }));
   return {
     app,
@@ -87,6 +103,7 @@ export function testRegistry(opts: { maxBodyBytes?: number } = {}): TestRegistry
     clock,
     entries,
     leader,
+    hub,
     async close() {
       health.stop();
       await chain.catch(() => {});
