@@ -40,7 +40,8 @@ export interface DeregisterCommand extends InstanceRef {
   ephemeral?: boolean;
 }
 
-/** PUT: replaces the instance's fields; metadata is merged into the existing map when `mergeMetadata`. */
+/** PUT: replaces weight and enabled, and puts the metadata over the existing map when
+ * `mergeMetadata` (else replaces it); health, kind and rev are kept (Nacos' updateInstance). */
 export interface UpdateCommand extends ServiceRef {
   type: 'update';
   instance: InstanceInput;

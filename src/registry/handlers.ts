@@ -104,7 +104,7 @@ function findInstance(read: Read, ns: string, service: string, id: string): { li
   return { list, at };
 }
 
-const update: CommandHandler = (c, read, index) => {
+const update: CommandHandler = (c, read) => {
   const cmd = c as unknown as UpdateCommand;
   const svc = readService(read, cmd.ns, cmd.service);
   if (!svc) reject(RegistryRejection.NO_SERVICE_FOR_INSTANCE, texts.serviceNotFoundForInstance(cmd.ns, cmd.service, cmd.instance.ephemeral));
@@ -113,21 +113,23 @@ const update: CommandHandler = (c, read, index) => {
   const cur = list[at]!;
   // As Nacos (updateInstance writes only weight, enabled and metadata): the request's healthy and
   // ephemeral change nothing, so an update neither flips health nor meets the kind rule.
-  const next = { ...record(cmd.instance, index), healthy: cur.healthy, ephemeral: cur.ephemeral };
+  // An update is not a registration: it keeps the rev (so it is not taken for a beat).
+  const next = { ...record(cmd.instance, cur.rev), healthy: cur.healthy, ephemeral: cur.ephemeral };
   if (cmd.mergeMetadata) next.metadata = { ...cur.metadata, ...cmd.instance.metadata };
   const out = list.slice();
   out[at] = next;
   return { writes: listWrites(cmd.ns, cmd.service, out, svc), result: { id } };
 };
 
-const patch: CommandHandler = (c, read, index) => {
+const patch: CommandHandler = (c, read) => {
   const cmd = c as unknown as PatchCommand;
   const svc = readService(read, cmd.ns, cmd.service);
   const id = instanceId(cmd.ip, cmd.port, cmd.cluster, cmd.service);
   if (!svc) reject(RegistryRejection.INSTANCE_NOT_FOUND, texts.instanceNotFound(id));
   const { list, at } = findInstance(read, cmd.ns, cmd.service, id);
   const cur = list[at]!;
-  const next: InstanceRecord = { ...cur, metadata: cmd.metadata ? { ...cur.metadata, ...cmd.metadata } : cur.metadata, rev: index };
+  // Keeps the rev: a patch is not a registration (not taken for a beat).
+  const next: InstanceRecord = { ...cur, metadata: cmd.metadata ? { ...cur.metadata, ...cmd.metadata } : cur.metadata };
   if (cmd.weight !== undefined) next.weight = cmd.weight;
   if (cmd.enabled !== undefined) next.enabled = cmd.enabled;
   const out = list.slice();
@@ -176,7 +178,7 @@ const clusterUpdate: CommandHandler = (c, read) => {
 };
 
 /** The leader's batch of flips and removals. A change whose instance is gone, or was registered
- * or updated after the leader decided (another rev), is skipped: the batch never fails whole. */
+ * again after the leader decided (another rev), is skipped: the batch never fails whole. */
 const health: CommandHandler = (c, read) => {
   const cmd = c as unknown as HealthBatchCommand;
   // Group by service so each instance list is read and written once.

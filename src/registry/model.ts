@@ -55,8 +55,9 @@ export interface InstanceRecord {
   ephemeral: boolean;
   clusterName: string;
   metadata: Record<string, string>;
-  /** Raft index of the command that last registered or updated this instance. A leader's expiry
-   * names it, so an instance registered again after the decision is not removed. */
+  /** Raft index of the command that last registered this instance (updates and patches keep it).
+   * A leader's expiry names it, so an instance registered again after the decision is not
+   * removed; the leader takes a new rev for a beat (a registration is a beat, as in Nacos). */
   rev: number;
 }
 

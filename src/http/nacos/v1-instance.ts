@@ -1,6 +1,7 @@
 // Nacos Open API v1, instances, health and operator routes (InstanceController,
 // HealthController, OperatorController as of Nacos 2.2–2.4; /operator/servers as of 2.1).
 
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import type { Request, Router } from 'express';
 import type { InstanceInput } from '../../registry/commands.ts';
 import { heartBeatInterval } from '../../registry/model.ts';
@@ -8,7 +9,7 @@ import { DEFAULT_CLUSTER, DEFAULT_NAMESPACE } from '../../registry/names.ts';
 import type { ServiceView } from '../../registry/views.ts';
 import { ApiError, badParam, ErrorCode } from './api-error.ts';
 import { linearizable, requestIdOf, route, type NacosDeps } from './context.ts';
-import { checkInstanceIsLegal, groupedService, instanceFromParams, parsePort, parseWeight, toBoolean } from './instance-params.ts';
+import { checkInstanceIsLegal, checkServiceNameFormat, groupedService, instanceFromParams, parsePort, parseWeight, toBoolean } from './instance-params.ts';
 import { bool, checkLimits, optional, paramsOf, parseMetadata, required, toInt, type Params } from './params.ts';
 import { serviceInfo } from './service-info.ts';
 
@@ -40,8 +41,10 @@ interface RsInfo {
   metadata?: unknown;
 }
 
-/** The beat route's logic, shared by v1 and v2 (both answer the plain object). */
-export async function handleBeat(d: NacosDeps, req: Request, p: Params): Promise<Record<string, unknown>> {
+/** The beat route's logic, shared by v1 and v2 (both answer the plain object). v1 runs behind
+ * Nacos' ServiceNameFilter (a bare serviceName gets groupName or DEFAULT_GROUP); v2 does not, so
+ * its serviceName must already be `group@@service`. */
+export async function handleBeat(d: NacosDeps, req: Request, p: Params, version: 'v1' | 'v2' = 'v1'): Promise<Record<string, unknown>> {
   let clientBeat: RsInfo | undefined;
   const beat = optional(p, 'beat', '');
   if (beat !== '') {
@@ -62,7 +65,8 @@ export async function handleBeat(d: NacosDeps, req: Request, p: Params): Promise
     port = typeof clientBeat.port === 'number' && Number.isInteger(clientBeat.port) ? clientBeat.port : parsePort(String(clientBeat.port ?? ''));
   }
   const ns = optional(p, 'namespaceId', DEFAULT_NAMESPACE);
-  const grouped = groupedService(p);
+  const grouped = version === 'v1' ? groupedService(p) : required(p, 'serviceName').trim();
+  if (version === 'v2') checkServiceNameFormat(grouped);
   const { registry, health } = d;
   let inst = findAt(registry.views.service(ns, grouped), ip, port);
   if (!inst) {
@@ -89,8 +93,9 @@ export async function handleBeat(d: NacosDeps, req: Request, p: Params): Promise
   return { clientBeatInterval: inst ? heartBeatInterval(inst) : CLIENT_BEAT_INTERVAL, code: BEAT_OK, lightBeatEnabled: true };
 }
 
-/** operator/metrics answer. */
-export function metricsBody(d: NacosDeps, onlyStatus: boolean): Record<string, unknown> {
+/** operator/metrics answer (OperatorController / MetricsInfoVo): `{status}`, or with
+ * onlyStatus=false the counts and the machine's cpu, load and memory use as Nacos reports them. */
+export function metricsBody(d: NacosDeps, onlyStatus: boolean, version: 'v1' | 'v2' = 'v1'): Record<string, unknown> {
   const m = d.metrics();
   const status = m.leader !== null ? 'UP' : 'DOWN';
   if (onlyStatus) return { status };
@@ -104,21 +109,30 @@ export function metricsBody(d: NacosDeps, onlyStatus: boolean): Record<string, u
     for (const i of v.instances) if (i.ephemeral) ephemeral++;
     else persistent++;
   }
-  const h = d.health.stats;
-  return {
-    status,
-    serviceCount,
-    instanceCount,
-    subscribeCount: (d.push?.targetCount ?? 0) + (d.watchers?.() ?? 0),
-    responsibleInstanceCount: m.role === 'leader' ? instanceCount : 0,
+  const leading = m.role === 'leader';
+  const body: Record<string, unknown> = { status, serviceCount, instanceCount, subscribeCount: (d.push?.targetCount ?? 0) + (d.watchers?.() ?? 0) };
+  if (version === 'v1') body.responsibleInstanceCount = leading ? instanceCount : 0;
+  Object.assign(body, {
     clientCount: ephemeral + persistent,
     connectionBasedClientCount: 0,
     ephemeralIpPortClientCount: ephemeral,
     persistentIpPortClientCount: persistent,
-    responsibleClientCount: m.role === 'leader' ? ephemeral + persistent : 0,
-    // Muster's own (not in Nacos): the node and its health work.
-    muster: { role: m.role, leader: m.leader, term: m.term, appliedIndex: m.applied, beatsTracked: d.health.beats.size, health: { ...h } },
-  };
+    responsibleClientCount: leading ? ephemeral + persistent : 0,
+    ...machineLoad(),
+  });
+  return body;
+}
+
+let lastCpu = { at: performance.now(), usage: process.cpuUsage() };
+/** This process's CPU share since the last call (0..1 per core, as Nacos' EnvUtil.getCpu), the
+ * 1-minute load average, and the share of memory in use. */
+function machineLoad(): { cpu: number; load: number; mem: number } {
+  const now = performance.now();
+  const usage = process.cpuUsage();
+  const spentMs = (usage.user - lastCpu.usage.user + usage.system - lastCpu.usage.system) / 1000;
+  const cpu = now > lastCpu.at ? spentMs / (now - lastCpu.at) / cpus().length : 0;
+  lastCpu = { at: now, usage };
+  return { cpu: Math.round(cpu * 1000) / 1000, load: Math.round(loadavg()[0]! * 100) / 100, mem: Math.round((1 - freemem() / totalmem()) * 1000) / 1000 };
 }
 
 export function v1InstanceRoutes(r: Router, d: NacosDeps): void {

@@ -101,7 +101,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
       checkLimits(p);
       // A @RequestParam here: Spring refuses a missing serviceName before the beat is read.
       requiredParam(p, 'serviceName');
-      res.json(await handleBeat(d, req, p));
+      res.json(await handleBeat(d, req, p, 'v2'));
     }),
   );
 
@@ -193,7 +193,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
       `${base}/metrics`,
       v2((req, res) => {
         const p = paramsOf(req);
-        ok2(res, metricsBody(d, bool(optional(p, 'onlyStatus', 'true'), true)));
+        ok2(res, metricsBody(d, bool(optional(p, 'onlyStatus', 'true'), true), 'v2'));
       }),
     );
   }
