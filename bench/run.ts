@@ -1,110 +1,96 @@
-// npm run bench — the registry on a 3-node Muster cluster (real processes on loopback, LMDB,
-// every write fsync'd on a majority) against raw node:http answering the same requests, in one
-// run: on a shared 2-core machine only the ratios mean anything.
+// npm run bench — Muster, a 3-node cluster of real processes on loopback (src/main.ts,
+// production settings, fresh data dirs), against its baselines in the same run: raw node:http and
+// express hello-worlds (the HTTP ceilings) and, when `etcd` is on PATH, a 3-member etcd through its
+// JSON gateway, all driven by the same closed-loop load generator. On a shared machine only the
+// ratios mean much. Prints a table; writes everything as JSON to bench/results/ (git-ignored).
 //
-// Scenarios: register (Nacos v1 POST /instance) through the leader, and spread over all three
-// nodes (followers forward to the leader); list (GET /instance/list) from local applied state,
-// and linearizable (ReadIndex through the leader).
+// Scenarios, each after a warm-up at every --concurrency: register via the leader and spread,
+// list local and linearizable, deregister; then the cluster is filled to --instances (RSS per
+// node before and after), a new node joins it, --beat-instances ephemeral instances beat every
+// 5 s, and the leader is SIGKILLed during a register stream.
 //
-//   npm run bench [-- --requests N] [--concurrency 1,16,64]
+//   npm run bench [-- --quick] [--help for every flag]
 
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
-import { ProcCluster } from '../test/support/processes.ts';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { cleanupAll, installSignalHandlers } from './cleanup.ts';
+import { Seq, type Row } from './measure.ts';
+import { Muster } from './muster.ts';
+import { parseOptions } from './options.ts';
+import { progress } from './progress.ts';
+import { formatReport, writeResults, type Results } from './report.ts';
+import { etcdRows, httpCeilings } from './scenarios/baselines.ts';
+import { beatsScenario } from './scenarios/beats.ts';
+import { failoverScenario } from './scenarios/failover.ts';
+import { joinScenario } from './scenarios/join.ts';
+import { fill, memoryResult } from './scenarios/memory.ts';
+import { fillListServices, setupServices, throughputRows } from './scenarios/throughput.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+const opts = parseOptions(process.argv.slice(2));
+installSignalHandlers();
+
+const started = new Date();
+const rows: Row[] = [];
+const res: Results = {
+  startedAt: started.toISOString(),
+  options: opts,
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemMiB: Math.round(totalmem() / 2 ** 20), loadavgAtStart: loadavg(), node: process.version, platform: `${process.platform} ${process.arch}` },
+  rows,
+  notes: [],
+  errors: [],
 };
-const REQUESTS = Number(opt('requests', '2000'));
-const CONCURRENCY = opt('concurrency', '1,16,64').split(',').map(Number);
+const seq = new Seq();
+const out = opts.out ?? new URL(`./results/${started.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`, import.meta.url).pathname;
 
-interface Result {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-type Target = { origin: string; method: 'POST' | 'GET'; path: (k: number) => string };
-
-/** Sends REQUESTS requests with `concurrency` in flight, round-robin over `targets`; latencies in ms. */
-async function load(targets: Target[], concurrency: number): Promise<Result> {
-  const pools = targets.map((t) => new Pool(t.origin, { connections: concurrency, pipelining: 1 }));
-  const lat: number[] = [];
-  let next = 0;
-  let errors = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let k = next++; k < REQUESTS; k = next++) {
-        const t = targets[k % targets.length]!;
-        const s = performance.now();
-        const r = await pools[k % targets.length]!.request({ path: t.path(k), method: t.method }).catch(() => undefined);
-        if (!r || r.statusCode !== 200) errors++;
-        await r?.body.dump();
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  await Promise.all(pools.map((p) => p.close()));
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
-  return { rps: REQUESTS / secs, p50: q(0.5), p99: q(0.99), errors };
-}
-
-async function main(): Promise<void> {
-  const raw = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.end('ok'));
-  }).listen(0, '127.0.0.1');
-  await new Promise((r) => raw.once('listening', r));
-  const rawOrigin = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
-
-  const c = new ProcCluster(new URL('../src/main.ts', import.meta.url).pathname);
-  const ids = ['n1', 'n2', 'n3'];
+/** Runs one scenario; a failure is recorded and the run goes on. */
+async function attempt<T>(name: string, f: () => Promise<T>): Promise<T | undefined> {
   try {
-    await c.bootstrap(ids);
-    const leader = await c.leader(ids);
-    const follower = ids.find((i) => i !== leader)!;
-    const origin = (id: string) => `http://127.0.0.1:${c.nodes.get(id)!.httpPort}`;
-    let run = 0;
-    const register = (id: string): Target => {
-      const r = ++run;
-      // 100 services of up to REQUESTS/100 instances each; distinct ports per run.
-      return { origin: origin(id), method: 'POST', path: (k) => `/nacos/v1/ns/instance?serviceName=bench-${k % 100}&ip=10.${r}.${(k >> 8) & 255}.${k & 255}&port=${8000 + (k % 1000)}` };
-    };
-    const list = (id: string, linearizable: boolean): Target => ({
-      origin: origin(id),
-      method: 'GET',
-      path: (k) => `/nacos/v1/ns/instance/list?serviceName=bench-${k % 100}${linearizable ? '&consistency=linearizable' : ''}`,
-    });
-    const rows: string[] = [];
-    for (const conc of CONCURRENCY) {
-      const base = await load([{ origin: rawOrigin, method: 'POST', path: (k) => `/x/${k}` }], conc);
-      const scenarios: [string, Target[]][] = [
-        ['register via leader', [register(leader)]],
-        ['register spread', ids.map(register)],
-        ['list local (follower)', [list(follower, false)]],
-        ['list linearizable', [list(follower, true)]],
-      ];
-      rows.push(fmt(conc, 'raw node:http', base, base));
-      for (const [name, targets] of scenarios) rows.push(fmt(conc, name, await load(targets, conc), base));
-    }
-    console.log(`bench: ${REQUESTS} requests per row, 3 nodes on loopback, every register committed (fsync) on a majority`);
-    console.log(' conc  scenario                  throughput        latency                        ratio');
-    for (const r of rows) console.log(r);
-  } finally {
-    raw.close();
-    await c.shutdown();
+    return await f();
+  } catch (e) {
+    res.errors.push(`${name}: ${(e as Error).stack ?? String(e)}`.slice(0, 4000));
+    return undefined;
   }
 }
 
-function fmt(conc: number, name: string, r: Result, base: Result): string {
-  return `${String(conc).padStart(5)}  ${name.padEnd(24)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  ${(r.rps / base.rps).toFixed(3).padStart(6)}× raw${r.errors ? `  ${r.errors} errors` : ''}`;
+try {
+  await attempt('HTTP ceilings', () => httpCeilings(opts, seq, rows));
+  res.etcdVersion = await attempt('etcd', () => etcdRows(opts, seq, rows, res.notes));
+
+  progress.step('starting a 3-node Muster cluster');
+  const m = new Muster();
+  try {
+    await m.start(['n1', 'n2', 'n3']);
+    let leader = await m.leader();
+    await setupServices(opts, seq, m, leader);
+    await m.settle();
+    const rssEmpty = m.rss();
+    await fillListServices(opts, seq, m, leader);
+    await attempt('throughput', () => throughputRows(opts, seq, m, leader, rows));
+
+    leader = await m.leader();
+    const filled = await attempt('fill', () => fill(opts, seq, m, leader));
+    if (filled) {
+      res.memory = memoryResult(rssEmpty, filled, m.rss());
+      res.join = await attempt('join', () => joinScenario(m, leader, filled.instances));
+    }
+    leader = await m.leader();
+    res.beats = await attempt('beats', () => beatsScenario(opts, seq, m, leader));
+    leader = await m.leader();
+    res.failover = await attempt('failover', () => failoverScenario(opts, seq, m, leader));
+  } finally {
+    progress.step('stopping the cluster');
+    m.stop();
+  }
+} catch (e) {
+  res.errors.push(`run: ${(e as Error).stack ?? String(e)}`.slice(0, 4000));
+} finally {
+  cleanupAll();
+  progress.clear();
 }
 
-await main();
+res.finishedAt = new Date().toISOString();
+const secs = (Date.parse(res.finishedAt) - started.getTime()) / 1000;
+console.log(`muster bench${opts.quick ? ' --quick' : ''}: ${res.machine && (res.machine as { cpus: number }).cpus} cores, node ${process.version}, ${secs.toFixed(0)} s; ${opts.requests} requests per row (at least 4 per client) after a warm-up`);
+console.log(formatReport(res));
+writeResults(res, out);
+console.log(`results: ${out}`);
+if (res.errors.length) process.exitCode = 1;

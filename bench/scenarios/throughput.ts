@@ -1,0 +1,57 @@
+// Muster rows: register (persistent instances) via the leader and spread over the three nodes,
+// list reads from local applied state and linearizable (spread), and deregister via the leader of
+// exactly what the register-via-leader row of the same concurrency registered.
+
+import { measure, warmupCount, type Row, type Seq } from '../measure.ts';
+import type { Muster } from '../muster.ts';
+import { createServices, deregister, list, register } from '../nacos.ts';
+import type { Options } from '../options.ts';
+import { load } from '../load.ts';
+import { progress } from '../progress.ts';
+
+export const REG_LEADER = 'register via leader';
+export const REG_SPREAD = 'register spread';
+export const LIST_LOCAL = 'list local';
+export const LIST_LIN = 'list linearizable';
+export const DEREG = 'deregister via leader';
+
+/** Services the register rows write to (persistent, no health checker). */
+export const BENCH_FAMILY = 'bench';
+export const BENCH_SERVICES = 100;
+const LIST_FAMILY = 'list';
+const LIST_SERVICES = 10;
+
+/** Creates the services the rows use (and the list services' instances). */
+export async function setupServices(opts: Options, seq: Seq, m: Muster, leader: string): Promise<void> {
+  progress.step('creating services');
+  await createServices(m.origin(leader), BENCH_FAMILY, BENCH_SERVICES);
+  await createServices(m.origin(leader), LIST_FAMILY, LIST_SERVICES);
+}
+
+export async function fillListServices(opts: Options, seq: Seq, m: Muster, leader: string): Promise<void> {
+  progress.step('registering the instances the list rows read');
+  const n = LIST_SERVICES * opts.listSize;
+  const r = await load([register(m.origin(leader), LIST_FAMILY, LIST_SERVICES, false)], { concurrency: 16, requests: n, offset: seq.take(n), maxMs: 60_000 });
+  if (r.errors) throw new Error(`registering the list services' instances: ${r.errors} errors: ${r.errorSamples.join('; ')}`);
+}
+
+export async function throughputRows(opts: Options, seq: Seq, m: Muster, leader: string, rows: Row[]): Promise<void> {
+  const pids = m.pids();
+  const L = m.origin(leader);
+  const regLeader = new Map<number, { row: Row; warmup: number }>();
+  for (const c of opts.concurrency) {
+    const warmup = seq.take(warmupCount(opts, c));
+    const row = await measure(opts, seq, { system: 'muster', scenario: REG_LEADER, targets: [register(L, BENCH_FAMILY, BENCH_SERVICES, false)], concurrency: c, pids, warmupOffset: warmup });
+    regLeader.set(c, { row, warmup });
+    rows.push(row);
+  }
+  for (const c of opts.concurrency) rows.push(await measure(opts, seq, { system: 'muster', scenario: REG_SPREAD, targets: m.origins.map((o) => register(o, BENCH_FAMILY, BENCH_SERVICES, false)), concurrency: c, pids }));
+  for (const c of opts.concurrency) rows.push(await measure(opts, seq, { system: 'muster', scenario: LIST_LOCAL, targets: m.origins.map((o) => list(o, LIST_FAMILY, LIST_SERVICES, false)), concurrency: c, pids }));
+  for (const c of opts.concurrency) rows.push(await measure(opts, seq, { system: 'muster', scenario: LIST_LIN, targets: m.origins.map((o) => list(o, LIST_FAMILY, LIST_SERVICES, true)), concurrency: c, pids }));
+  for (const c of opts.concurrency) {
+    const { row, warmup } = regLeader.get(c)!;
+    // Each round deregisters what the same round of the register row registered (requestCount
+    // numbers from its offset; any it did not send within --row-secs are absent: a no-op).
+    rows.push(await measure(opts, seq, { system: 'muster', scenario: DEREG, targets: [deregister(L, BENCH_FAMILY, BENCH_SERVICES, false)], concurrency: c, pids, warmupOffset: warmup, offsets: row.rounds.map((r) => r.offset) }));
+  }
+}
