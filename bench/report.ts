@@ -6,6 +6,7 @@ import type { Row } from './measure.ts';
 import { ETCD_DELETE, ETCD_PUT_LEADER, ETCD_PUT_SPREAD, ETCD_RANGE_LIN, ETCD_RANGE_SER, EXPRESS, RAW } from './scenarios/baselines.ts';
 import type { BeatsResult } from './scenarios/beats.ts';
 import type { FailoverResult } from './scenarios/failover.ts';
+import type { IdleResult } from './scenarios/idle.ts';
 import type { JoinResult } from './scenarios/join.ts';
 import type { MemoryResult } from './scenarios/memory.ts';
 import { DEREG, LIST_LIN, LIST_LOCAL, REG_LEADER, REG_SPREAD } from './scenarios/throughput.ts';
@@ -17,6 +18,7 @@ export interface Results {
   machine: object;
   etcdVersion?: string;
   rows: Row[];
+  idle?: IdleResult;
   memory?: MemoryResult;
   join?: JoinResult;
   beats?: BeatsResult;
@@ -82,6 +84,7 @@ export function formatReport(res: Results): string {
   section(`etcd ${res.etcdVersion?.replace(/^etcd Version: /, '') ?? ''} (3 members, JSON gateway, ~100-byte values)`, 'etcd');
   section('Muster (3 nodes; register = persistent instance, committed on a majority with fsync)', 'muster');
   out.push('  cpu ms = CPU time (user+sys) of all serving processes per successful request');
+  if (res.idle) out.push(`  idle cluster (no requests, ${res.idle.secs} s): CPU per node ${Object.entries(res.idle.coreShare).map(([id, v]) => `${id} ${v === undefined ? '-' : `${(v * 100).toFixed(1)}%`}`).join(' · ')} of a core`);
 
   const m = res.memory;
   if (m) {
@@ -97,7 +100,7 @@ export function formatReport(res: Results): string {
   const b = res.beats;
   if (b) {
     out.push('', `beats: ${b.instances} ephemeral instances, one beat each every ${b.intervalMs / 1000} s for ${f(b.secs, 1)} s (light form, spread over the nodes)`);
-    out.push(`  ${b.beats.rps.toFixed(0)} beats/s ok of ${b.offeredPerSec.toFixed(0)}/s offered · p50 ${f(b.beats.p50)} ms p99 ${f(b.beats.p99)} ms · ${b.beats.errors} errors · ${f(b.cpuMsPerBeat, 3)} CPU ms/beat`);
+    out.push(`  ${b.beats.rps.toFixed(0)} beats/s ok of ${b.offeredPerSec.toFixed(0)}/s offered (${b.beats.requests} of ${b.scheduled} scheduled beats sent in time) · p50 ${f(b.beats.p50)} ms p99 ${f(b.beats.p99)} ms · ${b.beats.errors} errors · ${f(b.cpuMsPerBeat, 3)} CPU ms/beat`);
     out.push(`  CPU per node (share of one core): ${Object.entries(b.cpuCoreShare).map(([id, v]) => `${id} ${v === undefined ? '-' : `${(v * 100).toFixed(0)}%`}`).join(' · ')}`);
     out.push(`  falsely unhealthy ${b.unhealthy}, missing ${b.missing} (target 0: ${verdict(b.unhealthy + b.missing === 0)}) · registration ${b.register.rps.toFixed(0)}/s, ${b.register.errors} errors`);
   }

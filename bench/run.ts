@@ -13,6 +13,7 @@
 
 import { cpus, loadavg, totalmem } from 'node:os';
 import { cleanupAll, installSignalHandlers } from './cleanup.ts';
+import { idleCpu } from './scenarios/idle.ts';
 import { Seq, type Row } from './measure.ts';
 import { Muster } from './muster.ts';
 import { parseOptions } from './options.ts';
@@ -63,6 +64,7 @@ try {
     await setupServices(opts, seq, m, leader);
     await m.settle();
     const rssEmpty = m.rss();
+    res.idle = await idleCpu(m);
     await fillListServices(opts, seq, m, leader);
     await attempt('throughput', () => throughputRows(opts, seq, m, leader, rows));
 

@@ -20,6 +20,8 @@ export interface BeatsResult {
   secs: number;
   register: LoadResult;
   beats: LoadResult;
+  /** Beats the schedule called for (instances × rounds); those not sent in time are missing from beats.requests. */
+  scheduled: number;
   /** Beats per second the instances call for (instances / interval). */
   offeredPerSec: number;
   /** CPU ms per node during the beat phase, and as a share of one core. */
@@ -83,6 +85,7 @@ export async function beatsScenario(opts: Options, seq: Seq, m: Muster, leader: 
     secs,
     register: reg,
     beats,
+    scheduled: total,
     offeredPerSec: n / (opts.beatIntervalMs / 1000),
     cpuMs: used,
     cpuCoreShare: Object.fromEntries(Object.entries(used).map(([id, v]) => [id, v === undefined ? undefined : v / (secs * 1000)])),
