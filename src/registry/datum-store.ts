@@ -184,7 +184,6 @@ export class DatumStore implements StateMachine {
         // Empty and configuration entries change no datum.
         results.push(e.data ? this.applyOne(e, changed, clock) : { ok: true, result: null, revision: e.index });
       }
-      this.forgetRequestsBefore(clock.time - this.retentionMs);
       next = { applied, time: clock.time };
       this.meta.put(META, next);
     });
@@ -198,7 +197,12 @@ export class DatumStore implements StateMachine {
     const decoded = decodeCommand(e.data!);
     if (!decoded) return { ok: false, code: 'BAD_COMMAND', message: 'entry is not a command', revision: e.index };
     // Leader time never goes backwards, even across leaders whose clocks differ.
-    if (Number.isFinite(decoded.time) && decoded.time > clock.time) clock.time = decoded.time;
+    if (Number.isFinite(decoded.time) && decoded.time > clock.time) {
+      clock.time = decoded.time;
+      // Per entry, never per batch: whether an id is still remembered must not depend on how
+      // entries were batched (nodes batch differently).
+      this.forgetRequestsBefore(clock.time - this.retentionMs);
+    }
     const cmd: Command = { ...decoded, time: clock.time };
     if (typeof cmd.requestId === 'string') {
       const prev = this.requests.get(cmd.requestId); // sees this transaction's own writes
