@@ -13,8 +13,13 @@
 // - command time never goes backwards: applied time = max(header time, last applied time);
 // - a request id applied once is not applied again while it is retained (a retry after an
 //   UNKNOWN outcome is safe); ids are forgotten once older than the retention window of
-//   applied time, in apply, so every node (and every snapshot image) forgets the same ones;
-// - apply reads no clock and no randomness: same log, same datums on every node.
+//   applied time, in apply, entry by entry, so every node (and every snapshot image) forgets
+//   the same ones however its entries were batched;
+// - apply reads no clock and no randomness: same log, same datums on every node;
+// - applied changes are visible from memory at once (an overlay of the writes not yet committed)
+//   and their LMDB transaction — datums, request ids and the applied index together — commits
+//   in order behind them (DESIGN §4): a restart resumes from the committed applied index and
+//   re-applies the rest from the log, which is durable. A failed commit fails the next apply.
 
 import type { Database, RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
@@ -121,28 +126,46 @@ interface RequestRecord {
 }
 
 export class DatumStore implements StateMachine {
+  private readonly root: RootDatabase;
   private readonly datums: Database<Datum, string>;
   private readonly meta: Database<Meta, string>;
-  /** Request id → the entry that applied it and its time. */
+  /** Request id → the entry that applied it and its time (durable copy of `requestIds`). */
   private readonly requests: Database<RequestRecord, string>;
-  /** [time, request id] → null: the retention order, oldest first. */
-  private readonly requestTimes: Database<null, [number, string]>;
   private readonly retentionMs: number;
+  /** Applied state, visible now (ahead of LMDB while a commit is pending). */
   private m: Meta;
-  /** Called after each applied batch (once committed) with each key it changed, the index of the
-   * last entry that changed it, and the new applied index. */
+  /** Request ids retained, in applied-time order (insertion order: applied time never decreases). */
+  private readonly requestIds = new Map<string, RequestRecord>();
+  /** Datum writes applied but not yet committed to LMDB: key → datum (null: deleted), with the
+   * batch that wrote it (an entry leaves once that batch committed and no later one rewrote it). */
+  private readonly overlay = new Map<string, { datum: Datum | null; batch: number }>();
+  private batch = 0;
+  /** Settles when every batch applied so far is committed. */
+  private committed: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  /** Called after each applied batch with each key it changed, the index of the last entry that
+   * changed it, and the new applied index (the changes are visible when it is called). */
   onApplied: ((changes: DatumChange[], applied: number) => void) | undefined;
   /** Called after a snapshot replaced the whole state (before onApplied reports its keys). */
   onRestored: ((applied: number) => void) | undefined;
 
   constructor(root: RootDatabase, private readonly handlers: Readonly<Record<string, CommandHandler>>, opts: DatumStoreOptions = {}) {
+    this.root = root;
     this.datums = root.openDB<Datum, string>({ name: 'datums' });
     this.meta = root.openDB<Meta, string>({ name: 'datum-meta' });
     this.requests = root.openDB<RequestRecord, string>({ name: 'datum-requests' });
-    this.requestTimes = root.openDB<null, [number, string]>({ name: 'datum-request-times' });
     this.retentionMs = opts.requestIdRetentionMs ?? DEFAULT_REQUEST_ID_RETENTION_MS;
     const stored = this.meta.get(META);
     this.m = { applied: stored?.applied ?? 0, time: stored?.time ?? 0 };
+    this.loadRequestIds();
+  }
+
+  private loadRequestIds(): void {
+    const all: [string, RequestRecord][] = [];
+    for (const { key, value } of this.requests.getRange({})) all.push([key, value]);
+    all.sort((a, b) => a[1].time - b[1].time || a[1].index - b[1].index);
+    this.requestIds.clear();
+    for (const [id, r] of all) this.requestIds.set(id, r);
   }
 
   /** Time of the last applied command (leader-assigned ms). */
@@ -152,7 +175,7 @@ export class DatumStore implements StateMachine {
 
   /** Number of request ids retained. */
   retainedRequestIds(): number {
-    return this.requests.getCount();
+    return this.requestIds.size;
   }
 
   applied(): number {
@@ -160,40 +183,89 @@ export class DatumStore implements StateMachine {
   }
 
   get(key: string): Datum | undefined {
+    const o = this.overlay.get(key);
+    if (o) return o.datum ?? undefined;
     return this.datums.get(key);
   }
 
-  /** Datums whose key starts with `prefix`, in key order. */
+  /** Datums whose key starts with `prefix`, in key order (applied state, committed or not). */
   *range(prefix: string): Iterable<Datum> {
+    const pending = [...this.overlay].filter(([k]) => k.startsWith(prefix)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    let i = 0;
     for (const { value } of this.datums.getRange({ start: prefix })) {
-      if (!value.key.startsWith(prefix)) return;
+      if (!value.key.startsWith(prefix)) break;
+      while (i < pending.length && pending[i]![0] < value.key) {
+        const d = pending[i++]![1].datum;
+        if (d) yield d;
+      }
+      if (i < pending.length && pending[i]![0] === value.key) {
+        const d = pending[i++]![1].datum;
+        if (d) yield d;
+        continue;
+      }
       yield value;
+    }
+    for (; i < pending.length; i++) {
+      const d = pending[i]![1].datum;
+      if (d) yield d;
     }
   }
 
-  async apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
-    const results: ApplyResult[] = [];
-    const changed = new Map<string, number>();
-    let next = this.m;
-    await this.datums.transaction(() => {
-      let applied = this.m.applied;
-      const clock = { time: this.m.time };
-      for (const e of entries) {
-        if (e.index !== applied + 1) throw new Error(`datum store: applying ${e.index} after ${applied}`);
-        applied = e.index;
-        // Empty and configuration entries change no datum.
-        results.push(e.data ? this.applyOne(e, changed, clock) : { ok: true, result: null, revision: e.index });
-      }
-      next = { applied, time: clock.time };
-      this.meta.put(META, next);
-    });
-    // Published once committed: readers see the datums and the applied index together.
-    this.m = next;
-    this.onApplied?.([...changed].map(([key, revision]) => ({ key, revision })), this.m.applied);
-    return results;
+  /** Resolves once everything applied so far is committed to LMDB. */
+  flush(): Promise<void> {
+    return this.committed;
   }
 
-  private applyOne(e: Entry, changed: Map<string, number>, clock: { time: number }): ApplyResult {
+  apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
+    if (this.failure !== undefined) return Promise.reject(this.failure instanceof Error ? this.failure : new Error(String(this.failure)));
+    const results: ApplyResult[] = [];
+    const changed = new Map<string, number>();
+    const batch = ++this.batch;
+    /** This batch's writes, in order, for its LMDB transaction. */
+    const writes: { key: string; datum: Datum | null }[] = [];
+    const forgotten: string[] = [];
+    const added: [string, RequestRecord][] = [];
+    let applied = this.m.applied;
+    const clock = { time: this.m.time };
+    for (const e of entries) {
+      if (e.index !== applied + 1) throw new Error(`datum store: applying ${e.index} after ${applied}`);
+      applied = e.index;
+      // Empty and configuration entries change no datum.
+      results.push(e.data ? this.applyOne(e, { changed, batch, writes, forgotten, added }, clock) : { ok: true, result: null, revision: e.index });
+    }
+    // Visible now.
+    this.m = { applied, time: clock.time };
+    const meta = this.m;
+    // Committed in order behind: one transaction for the batch's datums, request ids and meta.
+    const commit = this.root.transaction(() => {
+      for (const w of writes) {
+        if (w.datum) this.datums.put(w.key, w.datum);
+        else this.datums.remove(w.key);
+      }
+      for (const id of forgotten) this.requests.remove(id);
+      for (const [id, r] of added) this.requests.put(id, r);
+      this.meta.put(META, meta);
+    });
+    this.committed = this.committed.then(
+      () =>
+        commit.then(
+          () => {
+            for (const w of writes) if (this.overlay.get(w.key)?.batch === batch) this.overlay.delete(w.key);
+          },
+          (err: unknown) => {
+            this.failure = err;
+          },
+        ),
+    );
+    this.onApplied?.([...changed].map(([key, revision]) => ({ key, revision })), applied);
+    return Promise.resolve(results);
+  }
+
+  private applyOne(
+    e: Entry,
+    b: { changed: Map<string, number>; batch: number; writes: { key: string; datum: Datum | null }[]; forgotten: string[]; added: [string, RequestRecord][] },
+    clock: { time: number },
+  ): ApplyResult {
     const decoded = decodeCommand(e.data!);
     if (!decoded) return { ok: false, code: 'BAD_COMMAND', message: 'entry is not a command', revision: e.index };
     // Leader time never goes backwards, even across leaders whose clocks differ.
@@ -201,11 +273,11 @@ export class DatumStore implements StateMachine {
       clock.time = decoded.time;
       // Per entry, never per batch: whether an id is still remembered must not depend on how
       // entries were batched (nodes batch differently).
-      this.forgetRequestsBefore(clock.time - this.retentionMs);
+      this.forgetRequestsBefore(clock.time - this.retentionMs, b.forgotten);
     }
     const cmd: Command = { ...decoded, time: clock.time };
     if (typeof cmd.requestId === 'string') {
-      const prev = this.requests.get(cmd.requestId); // sees this transaction's own writes
+      const prev = this.requestIds.get(cmd.requestId);
       if (prev !== undefined) return { ok: true, result: { duplicate: true, appliedAt: prev.index }, revision: prev.index };
     }
     const handler = Object.hasOwn(this.handlers, cmd.type) ? this.handlers[cmd.type] : undefined;
@@ -214,61 +286,64 @@ export class DatumStore implements StateMachine {
     }
     let outcome: CommandOutcome;
     try {
-      outcome = handler(cmd, (key) => this.datums.get(key), e.index);
+      outcome = handler(cmd, (key) => this.get(key), e.index);
     } catch (err) {
       if (err instanceof DatumCommandError) return { ok: false, code: err.code, message: err.message, revision: e.index };
       throw err;
     }
     for (const w of outcome.writes) {
-      if ('delete' in w) this.datums.remove(w.key);
-      else this.datums.put(w.key, { key: w.key, value: w.value, revision: e.index, time: cmd.time });
-      changed.set(w.key, e.index);
+      const datum = 'delete' in w ? null : { key: w.key, value: w.value, revision: e.index, time: cmd.time };
+      this.overlay.set(w.key, { datum, batch: b.batch });
+      b.writes.push({ key: w.key, datum });
+      b.changed.set(w.key, e.index);
     }
-    this.requests.put(cmd.requestId, { index: e.index, time: cmd.time });
-    this.requestTimes.put([cmd.time, cmd.requestId], null);
+    const r = { index: e.index, time: cmd.time };
+    this.requestIds.set(cmd.requestId, r);
+    b.added.push([cmd.requestId, r]);
     return { ok: true, result: outcome.result, revision: e.index };
   }
 
-  /** Forgets request ids applied at a time before `cutoff` (ms). Deterministic: a function of
-   * the applied commands only. */
-  private forgetRequestsBefore(cutoff: number): void {
-    const old: [number, string][] = [];
-    for (const key of this.requestTimes.getKeys({ end: [cutoff, ''] })) old.push(key);
-    for (const key of old) {
-      this.requestTimes.remove(key);
-      const r = this.requests.get(key[1]);
-      if (r && r.time === key[0]) this.requests.remove(key[1]);
+  /** Forgets request ids applied at a time before `cutoff` (ms): the oldest first, since the map
+   * is in applied-time order. Deterministic: a function of the applied commands only. */
+  private forgetRequestsBefore(cutoff: number, forgotten: string[]): void {
+    for (const [id, r] of this.requestIds) {
+      if (r.time >= cutoff) return;
+      this.requestIds.delete(id);
+      forgotten.push(id);
     }
   }
 
-  snapshot(): Promise<Uint8Array> {
+  async snapshot(): Promise<Uint8Array> {
+    // A fixed image at applied(): everything applied is committed first (apply does not run
+    // concurrently with a snapshot: the driver calls both from its loop).
+    await this.committed;
     const datums: Datum[] = [];
     for (const { value } of this.datums.getRange({})) datums.push(value);
     const requests: [string, number, number][] = [];
-    for (const { key, value } of this.requests.getRange({})) requests.push([key, value.index, value.time]);
-    return Promise.resolve(packr.pack({ applied: this.m.applied, time: this.m.time, requests, datums }));
+    for (const [id, r] of this.requestIds) requests.push([id, r.index, r.time]);
+    return packr.pack({ applied: this.m.applied, time: this.m.time, requests, datums });
   }
 
   async restore(meta: SnapshotMeta, image: Uint8Array): Promise<void> {
     const s = packr.unpack(image) as { applied: number; time: number; requests: [string, number, number][]; datums: Datum[] };
     if (s.applied !== meta.index) throw new Error(`datum image at ${s.applied}, snapshot says ${meta.index}`);
+    await this.committed;
     const keys = new Set<string>(s.datums.map((d) => d.key));
-    await this.datums.transaction(() => {
+    await this.root.transaction(() => {
       for (const k of this.datums.getKeys({})) {
         keys.add(k);
         this.datums.remove(k);
       }
       for (const d of s.datums) this.datums.put(d.key, d);
       for (const k of this.requests.getKeys({})) this.requests.remove(k);
-      for (const k of this.requestTimes.getKeys({})) this.requestTimes.remove(k);
-      for (const [id, index, time] of s.requests) {
-        this.requests.put(id, { index, time });
-        this.requestTimes.put([time, id], null);
-      }
+      for (const [id, index, time] of s.requests) this.requests.put(id, { index, time });
       this.meta.put(META, { applied: s.applied, time: s.time });
     });
+    this.overlay.clear();
     this.m = { applied: s.applied, time: s.time };
-    await this.datums.flushed;
+    this.requestIds.clear();
+    for (const [id, index, time] of s.requests) this.requestIds.set(id, { index, time });
+    await this.root.flushed;
     this.onRestored?.(this.m.applied);
     // Every key the restore touched, removed ones included.
     this.onApplied?.([...keys].map((key) => ({ key, revision: this.m.applied })), this.m.applied);
