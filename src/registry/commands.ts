@@ -2,19 +2,10 @@
 // that takes a request validates it fully before proposing; apply re-checks everything that
 // depends on state (a rejection there is deterministic and changes nothing).
 
-import type { HealthChecker, Selector } from './model.ts';
+import type { HealthChecker, InstanceFields, Selector } from './model.ts';
 
 /** The fields of an instance a client sets (everything but `rev`). */
-export interface InstanceInput {
-  ip: string;
-  port: number;
-  weight: number;
-  healthy: boolean;
-  enabled: boolean;
-  ephemeral: boolean;
-  clusterName: string;
-  metadata: Record<string, string>;
-}
+export type InstanceInput = InstanceFields;
 
 /** Names one service: namespace and `group@@service`. */
 export interface ServiceRef {

@@ -45,7 +45,8 @@ export interface ServiceRecord {
   explicit: boolean;
 }
 
-export interface InstanceRecord {
+/** The fields of an instance a client sets. */
+export interface InstanceFields {
   ip: string;
   port: number;
   /** 0..10000 */
@@ -55,6 +56,9 @@ export interface InstanceRecord {
   ephemeral: boolean;
   clusterName: string;
   metadata: Record<string, string>;
+}
+
+export interface InstanceRecord extends InstanceFields {
   /** Raft index of the command that last registered this instance (updates and patches keep it).
    * A leader's expiry names it, so an instance registered again after the decision is not
    * removed; the leader takes a new rev for a beat (a registration is a beat, as in Nacos). */

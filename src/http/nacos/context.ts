@@ -5,6 +5,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { HealthService } from '../../registry/health/health-service.ts';
 import { Registry } from '../../registry/registry.ts';
 import { ApiError, ErrorCode, toApiError } from './api-error.ts';
+import { checkLimits, paramsOf, type Params } from './params.ts';
 
 export interface NacosDeps {
   registry: Registry;
@@ -67,6 +68,20 @@ export function route(version: 'v1' | 'v2', h: Handler, log?: NacosDeps['logger'
       fail(e);
     }
   };
+}
+
+/** A route whose handler gets the request's parameters (paramsOf), checked against Nacos'
+ * limits (checkLimits) first. */
+export function paramRoute(version: 'v1' | 'v2', h: (p: Params, req: Request, res: Response) => unknown, log?: NacosDeps['logger']): RequestHandler {
+  return route(
+    version,
+    (req, res) => {
+      const p = paramsOf(req);
+      checkLimits(p);
+      return h(p, req, res);
+    },
+    log,
+  );
 }
 
 /** v2 success body. */

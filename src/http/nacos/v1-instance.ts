@@ -8,9 +8,9 @@ import { heartBeatInterval } from '../../registry/model.ts';
 import { DEFAULT_CLUSTER, DEFAULT_NAMESPACE } from '../../registry/names.ts';
 import type { ServiceView } from '../../registry/views.ts';
 import { ApiError, badParam, ErrorCode } from './api-error.ts';
-import { linearizable, requestIdOf, route, type NacosDeps } from './context.ts';
+import { linearizable, paramRoute, requestIdOf, type NacosDeps } from './context.ts';
 import { checkInstanceIsLegal, checkServiceNameFormat, groupedService, instanceFromParams, parsePort, parseWeight, toBoolean } from './instance-params.ts';
-import { bool, checkLimits, optional, paramsOf, parseMetadata, required, toInt, type Params } from './params.ts';
+import { bool, optional, parseMetadata, required, toInt, type Params } from './params.ts';
 import { serviceInfo } from './service-info.ts';
 
 /** NamingResponseCode / ResponseCode values of the beat answer. */
@@ -142,9 +142,7 @@ export function v1InstanceRoutes(r: Router, d: NacosDeps): void {
 
   r.post(
     '/nacos/v1/ns/instance',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const service = groupedService(p);
       const instance = instanceFromParams(p);
       await registry.write({ type: 'register', ns: ns(p), service, instance }, requestIdOf(req));
@@ -154,9 +152,7 @@ export function v1InstanceRoutes(r: Router, d: NacosDeps): void {
 
   r.delete(
     '/nacos/v1/ns/instance',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const service = groupedService(p);
       // Nacos builds (and so validates) the whole instance before deregistering.
       const i = instanceFromParams(p);
@@ -167,9 +163,7 @@ export function v1InstanceRoutes(r: Router, d: NacosDeps): void {
 
   r.put(
     '/nacos/v1/ns/instance',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const service = groupedService(p);
       const instance = instanceFromParams(p);
       // Metadata given is put over the registered metadata; weight and enabled are replaced
@@ -181,9 +175,7 @@ export function v1InstanceRoutes(r: Router, d: NacosDeps): void {
 
   r.patch(
     '/nacos/v1/ns/instance',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const service = groupedService(p);
       const ip = required(p, 'ip').trim();
       const port = parsePort(required(p, 'port'));
@@ -203,9 +195,7 @@ export function v1InstanceRoutes(r: Router, d: NacosDeps): void {
 
   r.get(
     '/nacos/v1/ns/instance',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const service = groupedService(p);
       const cluster = optional(p, 'clusterName', DEFAULT_CLUSTER);
       const ip = required(p, 'ip').trim();
@@ -221,9 +211,7 @@ export function v1InstanceRoutes(r: Router, d: NacosDeps): void {
 
   r.get(
     '/nacos/v1/ns/instance/list',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const service = groupedService(p);
       const namespace = ns(p);
       const q = { clusters: optional(p, 'clusters', ''), healthyOnly: bool(p.healthyOnly, false) };
@@ -236,16 +224,12 @@ export function v1InstanceRoutes(r: Router, d: NacosDeps): void {
 
   r.put(
     '/nacos/v1/ns/instance/beat',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       res.json(await handleBeat(d, req, p));
     }, d.logger),
   );
 
-  const healthRoute = route('v1', async (req, res) => {
-    const p = paramsOf(req);
-    checkLimits(p);
+  const healthRoute = paramRoute('v1', async (p, req, res) => {
     let healthy = optional(p, 'healthy', '');
     if (healthy === '') healthy = optional(p, 'valid', '');
     if (healthy === '') throw badParam("Param 'healthy' is required.", ErrorCode.PARAMETER_MISSING);
@@ -262,16 +246,14 @@ export function v1InstanceRoutes(r: Router, d: NacosDeps): void {
   for (const base of ['/nacos/v1/ns/operator', '/nacos/v1/ns/ops']) {
     r.get(
       `${base}/metrics`,
-      route('v1', (req, res) => {
-        const p = paramsOf(req);
+      paramRoute('v1', (p, _req, res) => {
         res.json(metricsBody(d, bool(optional(p, 'onlyStatus', 'true'), true)));
       }, d.logger),
     );
     // Removed from Nacos in 2.2; kept for older clients (shape of Nacos 2.0/2.1's Member list).
     r.get(
       `${base}/servers`,
-      route('v1', (req, res) => {
-        const p = paramsOf(req);
+      paramRoute('v1', (p, _req, res) => {
         const healthyOnly = bool(p.healthy, false);
         const servers = d
           .members()

@@ -5,8 +5,8 @@ import type { Router } from 'express';
 import { HealthCheckType, type HealthChecker } from '../../registry/model.ts';
 import { CLUSTER_NAME_PATTERN, DEFAULT_GROUP, DEFAULT_NAMESPACE, groupedName, splitGrouped } from '../../registry/names.ts';
 import { ApiError, badParam, ErrorCode } from './api-error.ts';
-import { linearizable, requestIdOf, route, type NacosDeps } from './context.ts';
-import { bool, checkLimits, optional, paramsOf, parseMetadata, required, requiredParam, toInt, type Params } from './params.ts';
+import { linearizable, paramRoute, requestIdOf, type NacosDeps } from './context.ts';
+import { bool, optional, parseMetadata, required, requiredParam, toInt, type Params } from './params.ts';
 import { pageServices, parseSelector, parseThreshold, serviceDetailV1 } from './service-ops.ts';
 
 /** `serviceName` as v1 service routes take it: grouped, or bare in DEFAULT_GROUP. */
@@ -40,9 +40,7 @@ export function v1ServiceRoutes(r: Router, d: NacosDeps): void {
 
   r.post(
     '/nacos/v1/ns/service',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const name = grouped(requiredParam(p, 'serviceName'));
       const protectThreshold = p.protectThreshold === undefined || p.protectThreshold === '' ? 0 : parseThreshold(p.protectThreshold);
       const metadata = parseMetadata(p.metadata);
@@ -56,9 +54,7 @@ export function v1ServiceRoutes(r: Router, d: NacosDeps): void {
 
   r.delete(
     '/nacos/v1/ns/service',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const name = grouped(requiredParam(p, 'serviceName'));
       await registry.write({ type: 'serviceDelete', ns: ns(p), service: name }, requestIdOf(req));
       res.type('text/plain').send('ok');
@@ -67,9 +63,7 @@ export function v1ServiceRoutes(r: Router, d: NacosDeps): void {
 
   r.put(
     '/nacos/v1/ns/service',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const name = grouped(required(p, 'serviceName'));
       const raw = required(p, 'protectThreshold');
       // Nacos: NumberUtils.toFloat (an unparsable value is 0); a value outside [0, 1] is refused here.
@@ -84,9 +78,7 @@ export function v1ServiceRoutes(r: Router, d: NacosDeps): void {
 
   r.get(
     '/nacos/v1/ns/service',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const raw = requiredParam(p, 'serviceName');
       const name = grouped(raw);
       const namespace = ns(p);
@@ -101,9 +93,7 @@ export function v1ServiceRoutes(r: Router, d: NacosDeps): void {
 
   r.get(
     '/nacos/v1/ns/service/list',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const pageNo = toInt(required(p, 'pageNo'), 0);
       const pageSize = toInt(required(p, 'pageSize'), 0);
       const group = optional(p, 'groupName', DEFAULT_GROUP);
@@ -115,9 +105,7 @@ export function v1ServiceRoutes(r: Router, d: NacosDeps): void {
 
   r.put(
     '/nacos/v1/ns/cluster',
-    route('v1', async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    paramRoute('v1', async (p, req, res) => {
       const cluster = required(p, 'clusterName');
       const name = grouped(required(p, 'serviceName'));
       const checkPort = toInt(required(p, 'checkPort'), 0);

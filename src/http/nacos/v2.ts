@@ -2,13 +2,13 @@
 // OperatorControllerV2): forms with groupName beside serviceName, answers `{code, message, data}`
 // (the beat answers the plain v1-style object).
 
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { PatchCommand } from '../../registry/commands.ts';
 import { DEFAULT_CLUSTER, DEFAULT_GROUP, DEFAULT_NAMESPACE, GROUP_SEPARATOR } from '../../registry/names.ts';
 import { ApiError, badParam, ErrorCode } from './api-error.ts';
-import { linearizable, ok2, requestIdOf, route, type NacosDeps } from './context.ts';
+import { linearizable, ok2, paramRoute, requestIdOf, type NacosDeps } from './context.ts';
 import { instanceFromParams, parsePort, parseWeight, toBoolean } from './instance-params.ts';
-import { bool, checkLimits, optional, paramsOf, parseMetadata, requiredParam, requiredV2, toInt, type Params } from './params.ts';
+import { bool, optional, parseMetadata, requiredParam, requiredV2, toInt, type Params } from './params.ts';
 import { pageServices, parseSelector, parseThreshold, serviceDetailV2 } from './service-ops.ts';
 import { serviceInfo } from './service-info.ts';
 import { handleBeat, instanceDetail, metricsBody } from './v1-instance.ts';
@@ -23,13 +23,11 @@ function groupedV2(p: Params, required: (p: Params, k: string) => string = requi
 export function v2Routes(r: Router, d: NacosDeps): void {
   const { registry } = d;
   const ns = (p: Params) => optional(p, 'namespaceId', DEFAULT_NAMESPACE);
-  const v2 = (h: Parameters<typeof route>[1]) => route('v2', h, d.logger);
+  const v2 = (h: (p: Params, req: Request, res: Response) => unknown) => paramRoute('v2', h, d.logger);
 
   // ---- instances ----------------------------------------------------------------------------
   const instanceWrite = (kind: 'register' | 'deregister' | 'update') =>
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       const service = groupedV2(p);
       const instance = instanceFromParams(p, { enableAlias: false, v2: true });
       const id = requestIdOf(req);
@@ -44,9 +42,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
 
   r.patch(
     '/nacos/v2/ns/instance',
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       const service = groupedV2(p);
       const ip = requiredV2(p, 'ip').trim();
       const port = parsePort(requiredV2(p, 'port', 'Integer'));
@@ -63,9 +59,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
 
   r.get(
     '/nacos/v2/ns/instance',
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       const service = groupedV2(p, requiredParam);
       const cluster = optional(p, 'clusterName', DEFAULT_CLUSTER);
       const ip = requiredParam(p, 'ip').trim();
@@ -81,9 +75,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
 
   r.get(
     '/nacos/v2/ns/instance/list',
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       const service = groupedV2(p, requiredParam);
       const namespace = ns(p);
       const q = { clusters: optional(p, 'clusterName', ''), healthyOnly: bool(p.healthyOnly, false) };
@@ -96,9 +88,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
 
   r.put(
     '/nacos/v2/ns/instance/beat',
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       // A @RequestParam here: Spring refuses a missing serviceName before the beat is read.
       requiredParam(p, 'serviceName');
       res.json(await handleBeat(d, req, p, 'v2'));
@@ -108,9 +98,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
   // ---- services -----------------------------------------------------------------------------
   r.post(
     '/nacos/v2/ns/service',
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       const service = groupedV2(p);
       const protectThreshold = optional(p, 'protectThreshold', '') === '' ? 0 : parseThreshold(p.protectThreshold!);
       const cmd = { type: 'serviceCreate' as const, ns: ns(p), service, ephemeral: toBoolean(p.ephemeral, false), protectThreshold, metadata: parseMetadata(p.metadata), selector: parseSelector(p.selector) };
@@ -121,9 +109,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
 
   r.put(
     '/nacos/v2/ns/service',
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       const service = groupedV2(p);
       // Omitted fields are reset to their defaults (ServiceForm.fillDefaultValue).
       const protectThreshold = optional(p, 'protectThreshold', '') === '' ? 0 : parseThreshold(p.protectThreshold!);
@@ -134,9 +120,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
 
   r.delete(
     '/nacos/v2/ns/service',
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       const service = groupedV2(p, requiredParam);
       await registry.write({ type: 'serviceDelete', ns: ns(p), service }, requestIdOf(req));
       ok2(res, 'ok');
@@ -145,9 +129,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
 
   r.get(
     '/nacos/v2/ns/service',
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       const service = groupedV2(p, requiredParam);
       const namespace = ns(p);
       const data = await registry.read(linearizable(req, p), () => {
@@ -161,9 +143,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
 
   r.get(
     '/nacos/v2/ns/service/list',
-    v2(async (req, res) => {
-      const p = paramsOf(req);
-      checkLimits(p);
+    v2(async (p, req, res) => {
       const pageNo = toInt(optional(p, 'pageNo', '1'), 1);
       const pageSize = Math.min(500, toInt(optional(p, 'pageSize', '20'), 20));
       const group = optional(p, 'groupName', DEFAULT_GROUP);
@@ -174,9 +154,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
   );
 
   // ---- health and operator ------------------------------------------------------------------
-  const health = v2(async (req, res) => {
-    const p = paramsOf(req);
-    checkLimits(p);
+  const health = v2(async (p, req, res) => {
     const healthy = requiredV2(p, 'healthy', 'Boolean');
     const service = groupedV2(p);
     const ip = requiredV2(p, 'ip').trim();
@@ -191,8 +169,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
   for (const base of ['/nacos/v2/ns/operator', '/nacos/v2/ns/ops']) {
     r.get(
       `${base}/metrics`,
-      v2((req, res) => {
-        const p = paramsOf(req);
+      v2((p, req, res) => {
         ok2(res, metricsBody(d, bool(optional(p, 'onlyStatus', 'true'), true), 'v2'));
       }),
     );
