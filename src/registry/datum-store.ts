@@ -223,15 +223,15 @@ export class DatumStore implements StateMachine {
     const batch = ++this.batch;
     /** This batch's writes, in order, for its LMDB transaction. */
     const writes: { key: string; datum: Datum | null }[] = [];
-    const forgotten: string[] = [];
-    const added: [string, RequestRecord][] = [];
+    /** Request-id changes in entry order (an id may be added and forgotten in one batch). */
+    const idOps: [string, RequestRecord | null][] = [];
     let applied = this.m.applied;
     const clock = { time: this.m.time };
     for (const e of entries) {
       if (e.index !== applied + 1) throw new Error(`datum store: applying ${e.index} after ${applied}`);
       applied = e.index;
       // Empty and configuration entries change no datum.
-      results.push(e.data ? this.applyOne(e, { changed, batch, writes, forgotten, added }, clock) : { ok: true, result: null, revision: e.index });
+      results.push(e.data ? this.applyOne(e, { changed, batch, writes, idOps }, clock) : { ok: true, result: null, revision: e.index });
     }
     // Visible now.
     this.m = { applied, time: clock.time };
@@ -242,8 +242,10 @@ export class DatumStore implements StateMachine {
         if (w.datum) this.datums.put(w.key, w.datum);
         else this.datums.remove(w.key);
       }
-      for (const id of forgotten) this.requests.remove(id);
-      for (const [id, r] of added) this.requests.put(id, r);
+      for (const [id, r] of idOps) {
+        if (r) this.requests.put(id, r);
+        else this.requests.remove(id);
+      }
       this.meta.put(META, meta);
     });
     this.committed = this.committed.then(
@@ -263,7 +265,7 @@ export class DatumStore implements StateMachine {
 
   private applyOne(
     e: Entry,
-    b: { changed: Map<string, number>; batch: number; writes: { key: string; datum: Datum | null }[]; forgotten: string[]; added: [string, RequestRecord][] },
+    b: { changed: Map<string, number>; batch: number; writes: { key: string; datum: Datum | null }[]; idOps: [string, RequestRecord | null][] },
     clock: { time: number },
   ): ApplyResult {
     const decoded = decodeCommand(e.data!);
@@ -273,7 +275,7 @@ export class DatumStore implements StateMachine {
       clock.time = decoded.time;
       // Per entry, never per batch: whether an id is still remembered must not depend on how
       // entries were batched (nodes batch differently).
-      this.forgetRequestsBefore(clock.time - this.retentionMs, b.forgotten);
+      this.forgetRequestsBefore(clock.time - this.retentionMs, b.idOps);
     }
     const cmd: Command = { ...decoded, time: clock.time };
     if (typeof cmd.requestId === 'string') {
@@ -299,17 +301,17 @@ export class DatumStore implements StateMachine {
     }
     const r = { index: e.index, time: cmd.time };
     this.requestIds.set(cmd.requestId, r);
-    b.added.push([cmd.requestId, r]);
+    b.idOps.push([cmd.requestId, r]);
     return { ok: true, result: outcome.result, revision: e.index };
   }
 
   /** Forgets request ids applied at a time before `cutoff` (ms): the oldest first, since the map
    * is in applied-time order. Deterministic: a function of the applied commands only. */
-  private forgetRequestsBefore(cutoff: number, forgotten: string[]): void {
+  private forgetRequestsBefore(cutoff: number, idOps: [string, RequestRecord | null][]): void {
     for (const [id, r] of this.requestIds) {
       if (r.time >= cutoff) return;
       this.requestIds.delete(id);
-      forgotten.push(id);
+      idOps.push([id, null]);
     }
   }
 

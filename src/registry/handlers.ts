@@ -18,7 +18,7 @@ import type {
   UpdateCommand,
 } from './commands.ts';
 import { RegistryRejection } from './commands.ts';
-import { defaultCluster, defaultService, HealthCheckType, type InstanceRecord, type InstancesValue, type ServiceRecord } from './model.ts';
+import { clusterOf, defaultCluster, defaultService, hasCluster, HealthCheckType, type InstanceRecord, type InstancesValue, type ServiceRecord } from './model.ts';
 import { instanceId, instancesKey, serviceKey } from './names.ts';
 import { texts } from './texts.ts';
 
@@ -209,7 +209,7 @@ const health: CommandHandler = (c, read) => {
 const healthSet: CommandHandler = (c, read) => {
   const cmd = c as unknown as HealthSetCommand;
   const svc = readService(read, cmd.ns, cmd.service);
-  if (svc?.clusters[cmd.cluster]?.healthChecker.type !== HealthCheckType.NONE) {
+  if (!hasCluster(svc, cmd.cluster) || clusterOf(svc, cmd.cluster).healthChecker.type !== HealthCheckType.NONE) {
     reject(RegistryRejection.HEALTH_CHECK_ACTIVE, texts.healthCheckActive(cmd.service, cmd.cluster));
   }
   const list = readInstances(read, cmd.ns, cmd.service);

@@ -70,6 +70,17 @@ export interface InstancesValue {
   instances: InstanceRecord[];
 }
 
+/** A service's settings for `cluster` (own properties only: a name such as `constructor` must
+ * not find an inherited member), or the defaults. */
+export function clusterOf(s: ServiceRecord | undefined, cluster: string): ClusterRecord {
+  return s && Object.hasOwn(s.clusters, cluster) ? s.clusters[cluster]! : defaultCluster();
+}
+
+/** Whether the service has settings for `cluster` (own properties only). */
+export function hasCluster(s: ServiceRecord | undefined, cluster: string): boolean {
+  return s !== undefined && Object.hasOwn(s.clusters, cluster);
+}
+
 export function defaultCluster(): ClusterRecord {
   return { healthChecker: { type: HealthCheckType.TCP }, checkPort: 80, useInstancePort4Check: true, metadata: {} };
 }

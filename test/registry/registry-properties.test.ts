@@ -469,10 +469,6 @@ describe('registry state machine properties', () => {
 
   it(
     'a restart (env closed and opened again) resumes with the same datums, applied index and time, retained ids and dedup',
-    {
-      todo:
-        'bug: DatumStore.apply commits a batch\'s request ids as "remove every forgotten id, then put every added id", so an id added and then forgotten in the same batch stays in LMDB: after a restart it is retained again (a duplicate there, applied on a node that did not restart)',
-    },
     async () => {
     // The smallest case: X registers at t; Y (same batch) at t+R+1 deregisters and pushes X out
     // of the window; X again at that same time (applied time does not move, nothing more is

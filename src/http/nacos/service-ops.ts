@@ -1,7 +1,7 @@
 // Service-level pieces shared by the v1 and v2 routers: selector parsing, the detail answers,
 // and the paged name listing (Nacos' ServiceOperatorV2Impl / ServiceUtil.pageServiceName).
 
-import { defaultCluster, type ClusterRecord, type HealthChecker, type Selector } from '../../registry/model.ts';
+import { clusterOf as clusterOfService, type ClusterRecord, type HealthChecker, type Selector } from '../../registry/model.ts';
 import { splitGrouped } from '../../registry/names.ts';
 import type { RegistryViews, ServiceView } from '../../registry/views.ts';
 import { badParam, ErrorCode } from './api-error.ts';
@@ -46,7 +46,7 @@ export function clusterNames(v: ServiceView): string[] {
 }
 
 function clusterOf(v: ServiceView, name: string): ClusterRecord {
-  return v.service?.clusters[name] ?? defaultCluster();
+  return clusterOfService(v.service, name);
 }
 
 /** v1 GET /service answer (ServiceOperatorV2Impl.queryService). */

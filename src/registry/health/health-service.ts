@@ -11,7 +11,7 @@
 // (NOT_LEADER), and each change names the instance's rev, so a stale decision changes nothing.
 
 import type { HealthChange } from '../commands.ts';
-import { defaultCluster, HealthCheckType } from '../model.ts';
+import { clusterOf, HealthCheckType } from '../model.ts';
 import type { RegistryViews, ServiceView } from '../views.ts';
 import { beatKey, BeatTable } from './beat-table.ts';
 import { sweep } from './sweeper.ts';
@@ -152,7 +152,7 @@ export class HealthService {
       for (const v of this.deps.views.all()) {
         for (const i of v.instances) {
           if (i.ephemeral) continue;
-          const c = v.service?.clusters[i.clusterName] ?? defaultCluster();
+          const c = clusterOf(v.service, i.clusterName);
           if (c.healthChecker.type === HealthCheckType.NONE) continue;
           const port = c.useInstancePort4Check ? i.port : c.checkPort;
           targets.push({ key: beatKey(v.ns, v.grouped, i.instanceId), change: { ns: v.ns, service: v.grouped, id: i.instanceId, rev: i.rev }, host: i.ip, port, type: c.healthChecker.type, view: v, cluster: i.clusterName, healthy: i.healthy });
@@ -193,7 +193,7 @@ export class HealthService {
   private checkOne(host: string, port: number, type: HealthCheckType, view: ServiceView, cluster: string): Promise<boolean> {
     if (this.deps.check) return this.deps.check(host, port, type, view, cluster);
     if (type === HealthCheckType.HTTP) {
-      const hc = view.service?.clusters[cluster]?.healthChecker ?? { type };
+      const hc = clusterOf(view.service, cluster).healthChecker;
       return httpCheck(host, port, hc, this.o.checkTimeoutMs);
     }
     return tcpCheck(host, port, this.o.checkTimeoutMs);
