@@ -108,18 +108,17 @@ export function parseMetadata(raw: string | undefined): Record<string, string> {
   try {
     const v: unknown = JSON.parse(raw);
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const out: Record<string, string> = {};
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = typeof x === 'string' ? x : JSON.stringify(x);
-      return out;
+      // fromEntries defines own properties (a key like __proto__ stays a key).
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]));
     }
   } catch {
     // not JSON: k=v,k=v
   }
-  const out: Record<string, string> = {};
+  const pairs: [string, string][] = [];
   for (const part of raw.split(',')) {
     const kv = part.split('=');
     if (kv.length !== 2) throw badParam(`metadata format incorrect:${raw}`, ErrorCode.SERVER_ERROR);
-    out[kv[0]!] = kv[1]!;
+    pairs.push([kv[0]!, kv[1]!]);
   }
-  return out;
+  return Object.fromEntries(pairs);
 }
