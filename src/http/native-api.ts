@@ -166,6 +166,7 @@ export function nativeRouter(d: NativeDeps): Router {
         commitToNotifyMs: { blocking: hub.latency.blocking.summary(), sse: hub.latency.sse.summary(), udp: hub.latency.udp.summary() },
       },
       ...d.metrics(),
+      process: process.memoryUsage(),
     });
   });
 
