@@ -20,6 +20,8 @@ export interface Row extends Round {
   concurrency: number;
   /** Every round; the row's own figures are those of the median round. */
   rounds: Round[];
+  /** Something that happened during the row (e.g. a leader change). */
+  note?: string;
 }
 
 /** Hands out disjoint ranges of request numbers. */

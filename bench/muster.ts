@@ -45,6 +45,13 @@ export class Muster {
     return this.c.leader(ids);
   }
 
+  /** The highest term any node reports (undefined ones skipped). */
+  async term(ids = this.ids): Promise<number> {
+    let t = 0;
+    for (const id of ids) t = Math.max(t, Number((await this.c.health(id))?.body.term ?? 0));
+    return t;
+  }
+
   async json<T>(id: string, path: string): Promise<T> {
     const r = await fetch(this.c.url(id, path), { signal: AbortSignal.timeout(10_000) });
     if (!r.ok) throw new Error(`GET ${path} at ${id}: ${r.status} ${await r.text()}`);

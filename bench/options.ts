@@ -12,6 +12,8 @@ export interface Options {
   rowSecs: number;
   /** Instances the cluster holds for the join and memory scenarios. */
   instances: number;
+  /** Services the bulk registration spreads its instances over. */
+  fillServices: number;
   /** Concurrency of the bulk registration, spread over the nodes. */
   fillConcurrency: number;
   beatInstances: number;
@@ -28,13 +30,13 @@ export interface Options {
 }
 
 export const USAGE = `npm run bench [-- --quick] [--requests N] [--warmup N] [--rounds N] [--concurrency 1,16,64,256]
-  [--row-secs S] [--instances N] [--fill-concurrency N] [--beat-instances N] [--beat-secs S]
+  [--row-secs S] [--instances N] [--fill-services N] [--fill-concurrency N] [--beat-instances N] [--beat-secs S]
   [--list-size N] [--failover-concurrency N] [--no-etcd] [--out FILE]`;
 
 export function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const known = new Set(['--quick', '--no-etcd', '--help']);
-  const withValue = new Set(['--requests', '--warmup', '--rounds', '--concurrency', '--row-secs', '--instances', '--fill-concurrency', '--beat-instances', '--beat-secs', '--list-size', '--failover-concurrency', '--out']);
+  const withValue = new Set(['--requests', '--warmup', '--rounds', '--concurrency', '--row-secs', '--instances', '--fill-services', '--fill-concurrency', '--beat-instances', '--beat-secs', '--list-size', '--failover-concurrency', '--out']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (withValue.has(a)) {
@@ -67,6 +69,7 @@ export function parseOptions(argv: string[]): Options {
     concurrency,
     rowSecs: num('row-secs', 30, 8),
     instances: num('instances', 100_000, 5_000),
+    fillServices: num('fill-services', 1000, 100),
     fillConcurrency: num('fill-concurrency', 256, 128),
     beatInstances: num('beat-instances', 20_000, 2_000),
     beatIntervalMs: 5_000,

@@ -19,6 +19,8 @@ export interface Results {
   etcdVersion?: string;
   rows: Row[];
   idle?: IdleResult;
+  /** Raft terms of the Muster cluster: each increase is an election (none were asked for before the failover). */
+  terms?: { atStart: number; beforeFailover: number };
   memory?: MemoryResult;
   join?: JoinResult;
   beats?: BeatsResult;
@@ -78,7 +80,10 @@ export function formatReport(res: Results): string {
     const rs = res.rows.filter((r) => r.system === system);
     if (!rs.length) return;
     out.push(title, header);
-    for (const r of rs) out.push(rowLine(r, res.rows));
+    for (const r of rs) {
+      out.push(rowLine(r, res.rows));
+      if (r.note) out.push(`      ^ ${r.note}`);
+    }
   };
   section('HTTP ceilings (hello-world, one process each)', 'baseline');
   section(`etcd ${res.etcdVersion?.replace(/^etcd Version: /, '') ?? ''} (3 members, JSON gateway, ~100-byte values)`, 'etcd');
@@ -88,7 +93,7 @@ export function formatReport(res: Results): string {
 
   const m = res.memory;
   if (m) {
-    out.push('', `memory: VmRSS per node, fresh and empty → ${m.instancesBefore} instances after the rows above → ${m.instances} instances (${m.fill.registered} registered at ${m.fill.rps.toFixed(0)}/s, c=${m.fill.concurrency}, spread, ${m.fill.errors} errors)`);
+    out.push('', `memory: VmRSS per node, fresh and empty → ${m.instancesBefore} instances after the rows above → ${m.instances} instances (${m.fill.registered} registered into ${m.fill.services} services at ${m.fill.rps.toFixed(0)}/s, c=${m.fill.concurrency}, spread, ${m.fill.errors} errors)`);
     out.push(`  ${Object.keys(m.rssEmptyKiB).map((id) => `${id} ${kib(m.rssEmptyKiB[id])} → ${kib(m.rssBeforeKiB[id])} → ${kib(m.rssFullKiB[id])}`).join(' · ')}`);
     out.push(`  ${f(m.bytesPerInstance, 0)} bytes per instance added by the fill, mean over the nodes (target ≤ ${m.targetBytesPerInstance}: ${verdict(m.bytesPerInstance === undefined ? undefined : m.bytesPerInstance <= m.targetBytesPerInstance)})`);
   }
@@ -111,6 +116,7 @@ export function formatReport(res: Results): string {
     out.push(`  ${o.sent} sent, ${o.acked} acknowledged, ${o.failed} failed · acknowledged writes lost: ${o.lost} (target 0: ${verdict(o.lost === 0)})${o.lostSamples.length ? ` e.g. ${o.lostSamples.join(', ')}` : ''}`);
     if (o.errorSamples.length) out.push(`  errors seen: ${o.errorSamples.join(' | ').slice(0, 300)}`);
   }
+  if (res.terms) out.push('', `elections before the failover scenario: term ${res.terms.atStart} → ${res.terms.beforeFailover}${res.terms.beforeFailover > res.terms.atStart ? ' (leader changes under load: each is an election timeout that fired)' : ' (none)'}`);
   for (const n of res.notes) out.push(`note: ${n}`);
   for (const e of res.errors) out.push(`ERROR: ${e}`);
   return out.join('\n');

@@ -61,12 +61,13 @@ try {
   try {
     await m.start(['n1', 'n2', 'n3']);
     let leader = await m.leader();
+    const termAtStart = await m.term();
     await setupServices(opts, seq, m, leader);
     await m.settle();
     const rssEmpty = m.rss();
     res.idle = await idleCpu(m);
     await fillListServices(opts, seq, m, leader);
-    await attempt('throughput', () => throughputRows(opts, seq, m, leader, rows));
+    await attempt('throughput', () => throughputRows(opts, seq, m, rows));
 
     leader = await m.leader();
     const filled = await attempt('fill', () => fill(opts, seq, m, leader));
@@ -77,6 +78,7 @@ try {
     leader = await m.leader();
     res.beats = await attempt('beats', () => beatsScenario(opts, seq, m, leader));
     leader = await m.leader();
+    res.terms = { atStart: termAtStart, beforeFailover: await m.term() };
     res.failover = await attempt('failover', () => failoverScenario(opts, seq, m, leader));
   } finally {
     progress.step('stopping the cluster');

@@ -7,10 +7,12 @@
 import { load, type LoadResult } from '../load.ts';
 import type { Seq } from '../measure.ts';
 import type { Muster } from '../muster.ts';
-import { instanceCount, register } from '../nacos.ts';
+import { createServices, instanceCount, register } from '../nacos.ts';
 import type { Options } from '../options.ts';
 import { progress } from '../progress.ts';
-import { BENCH_FAMILY, BENCH_SERVICES } from './throughput.ts';
+
+/** The fill registers into its own services, --fill-services of them. */
+const FILL_FAMILY = 'fill';
 
 export interface MemoryResult {
   /** VmRSS per node, KiB, with no instances. */
@@ -24,22 +26,24 @@ export interface MemoryResult {
   /** Mean over the nodes of the RSS growth over the fill divided by the instances it added, bytes. */
   bytesPerInstance: number | undefined;
   targetBytesPerInstance: number;
-  fill: LoadResult & { registered: number };
+  fill: LoadResult & { registered: number; services: number };
 }
 
 export async function fill(opts: Options, seq: Seq, m: Muster, leader: string): Promise<{ fill: MemoryResult['fill']; instances: number; instancesBefore: number; rssBefore: MemoryResult['rssBeforeKiB'] }> {
+  progress.step(`creating ${opts.fillServices} services for the fill`);
+  await createServices(m.origin(leader), FILL_FAMILY, opts.fillServices);
   await m.settle();
   const rssBefore = m.rss();
   const have = await instanceCount(m.origin(leader));
   const n = Math.max(0, opts.instances - have);
   progress.step(`registering ${n} instances (c=${opts.fillConcurrency}, spread) to hold ${opts.instances}`);
   const r = await load(
-    m.origins.map((o) => register(o, BENCH_FAMILY, BENCH_SERVICES, false)),
+    m.origins.map((o) => register(o, FILL_FAMILY, opts.fillServices, false)),
     { concurrency: opts.fillConcurrency, requests: n, offset: seq.take(n), maxMs: 30 * 60_000, onProgress: (d) => progress.update(d, n) },
   );
   progress.step('waiting for every node to apply the registrations');
   await m.settle();
-  return { fill: { ...r, registered: n }, instances: await instanceCount(m.origin(leader)), instancesBefore: have, rssBefore };
+  return { fill: { ...r, registered: n, services: opts.fillServices }, instances: await instanceCount(m.origin(leader)), instancesBefore: have, rssBefore };
 }
 
 export function memoryResult(empty: MemoryResult['rssEmptyKiB'], f: Awaited<ReturnType<typeof fill>>, full: MemoryResult['rssFullKiB']): MemoryResult {

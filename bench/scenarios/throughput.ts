@@ -35,23 +35,32 @@ export async function fillListServices(opts: Options, seq: Seq, m: Muster, leade
   if (r.errors) throw new Error(`registering the list services' instances: ${r.errors} errors: ${r.errorSamples.join('; ')}`);
 }
 
-export async function throughputRows(opts: Options, seq: Seq, m: Muster, leader: string, rows: Row[]): Promise<void> {
+export async function throughputRows(opts: Options, seq: Seq, m: Muster, rows: Row[]): Promise<void> {
   const pids = m.pids();
-  const L = m.origin(leader);
+  /** Runs a row against the current leader; notes on the row a leader change during it. */
+  const row = async (f: (leader: string) => Promise<Row>): Promise<Row> => {
+    const leader = await m.leader();
+    const before = await m.term();
+    const r = await f(leader);
+    const after = await m.term();
+    const now = await m.leader().catch(() => 'none');
+    if (after !== before || now !== leader) r.note = `leader changed during this row: ${leader} (term ${before}) → ${now} (term ${after})`;
+    rows.push(r);
+    return r;
+  };
   const regLeader = new Map<number, { row: Row; warmup: number }>();
   for (const c of opts.concurrency) {
     const warmup = seq.take(warmupCount(opts, c));
-    const row = await measure(opts, seq, { system: 'muster', scenario: REG_LEADER, targets: [register(L, BENCH_FAMILY, BENCH_SERVICES, false)], concurrency: c, pids, warmupOffset: warmup });
-    regLeader.set(c, { row, warmup });
-    rows.push(row);
+    const r = await row((leader) => measure(opts, seq, { system: 'muster', scenario: REG_LEADER, targets: [register(m.origin(leader), BENCH_FAMILY, BENCH_SERVICES, false)], concurrency: c, pids, warmupOffset: warmup }));
+    regLeader.set(c, { row: r, warmup });
   }
-  for (const c of opts.concurrency) rows.push(await measure(opts, seq, { system: 'muster', scenario: REG_SPREAD, targets: m.origins.map((o) => register(o, BENCH_FAMILY, BENCH_SERVICES, false)), concurrency: c, pids }));
-  for (const c of opts.concurrency) rows.push(await measure(opts, seq, { system: 'muster', scenario: LIST_LOCAL, targets: m.origins.map((o) => list(o, LIST_FAMILY, LIST_SERVICES, false)), concurrency: c, pids }));
-  for (const c of opts.concurrency) rows.push(await measure(opts, seq, { system: 'muster', scenario: LIST_LIN, targets: m.origins.map((o) => list(o, LIST_FAMILY, LIST_SERVICES, true)), concurrency: c, pids }));
+  for (const c of opts.concurrency) await row(() => measure(opts, seq, { system: 'muster', scenario: REG_SPREAD, targets: m.origins.map((o) => register(o, BENCH_FAMILY, BENCH_SERVICES, false)), concurrency: c, pids }));
+  for (const c of opts.concurrency) await row(() => measure(opts, seq, { system: 'muster', scenario: LIST_LOCAL, targets: m.origins.map((o) => list(o, LIST_FAMILY, LIST_SERVICES, false)), concurrency: c, pids }));
+  for (const c of opts.concurrency) await row(() => measure(opts, seq, { system: 'muster', scenario: LIST_LIN, targets: m.origins.map((o) => list(o, LIST_FAMILY, LIST_SERVICES, true)), concurrency: c, pids }));
   for (const c of opts.concurrency) {
-    const { row, warmup } = regLeader.get(c)!;
+    const { row: reg, warmup } = regLeader.get(c)!;
     // Each round deregisters what the same round of the register row registered (requestCount
     // numbers from its offset; any it did not send within --row-secs are absent: a no-op).
-    rows.push(await measure(opts, seq, { system: 'muster', scenario: DEREG, targets: [deregister(L, BENCH_FAMILY, BENCH_SERVICES, false)], concurrency: c, pids, warmupOffset: warmup, offsets: row.rounds.map((r) => r.offset) }));
+    await row((leader) => measure(opts, seq, { system: 'muster', scenario: DEREG, targets: [deregister(m.origin(leader), BENCH_FAMILY, BENCH_SERVICES, false)], concurrency: c, pids, warmupOffset: warmup, offsets: reg.rounds.map((r) => r.offset) }));
   }
 }
