@@ -72,6 +72,8 @@ export type ApplyResult = { ok: true; result: unknown; revision: number } | { ok
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const META = 'meta';
 const FORMAT = 0x4d; // 'M'
+/** Decoded datums kept in memory at most. */
+const CACHE_DATUMS = 4096;
 const HEADER_BYTES = 9;
 
 /** Encodes a command; `time` goes to the header (0 when absent: the leader stamps it). */
@@ -140,6 +142,10 @@ export class DatumStore implements StateMachine {
    * batch that wrote it (an entry leaves once that batch committed and no later one rewrote it). */
   private readonly overlay = new Map<string, { datum: Datum | null; batch: number }>();
   private batch = 0;
+  /** Decoded committed datums most recently read or written (LRU, at most CACHE_DATUMS): a large
+   * instance list is decoded once, not at every register into its service. Values are never
+   * mutated (handlers build new ones). */
+  private readonly cache = new Map<string, Datum>();
   /** Settles when every batch applied so far is committed. */
   private committed: Promise<void> = Promise.resolve();
   private failure: unknown;
@@ -185,7 +191,21 @@ export class DatumStore implements StateMachine {
   get(key: string): Datum | undefined {
     const o = this.overlay.get(key);
     if (o) return o.datum ?? undefined;
-    return this.datums.get(key);
+    const c = this.cache.get(key);
+    if (c) {
+      this.cache.delete(key);
+      this.cache.set(key, c);
+      return c;
+    }
+    const d = this.datums.get(key);
+    if (d) this.remember(key, d);
+    return d;
+  }
+
+  private remember(key: string, d: Datum): void {
+    this.cache.delete(key);
+    this.cache.set(key, d);
+    if (this.cache.size > CACHE_DATUMS) this.cache.delete(this.cache.keys().next().value as string);
   }
 
   /** Datums whose key starts with `prefix`, in key order (applied state, committed or not). */
@@ -237,10 +257,17 @@ export class DatumStore implements StateMachine {
     this.m = { applied, time: clock.time };
     const meta = this.m;
     // Committed in order behind: one transaction for the batch's datums, request ids and meta.
+    // Only the last write of each key in the batch reaches LMDB (a service registered into many
+    // times in one batch is written once).
+    const last = new Map<string, Datum | null>();
+    for (const w of writes) {
+      last.delete(w.key);
+      last.set(w.key, w.datum);
+    }
     const commit = this.root.transaction(() => {
-      for (const w of writes) {
-        if (w.datum) this.datums.put(w.key, w.datum);
-        else this.datums.remove(w.key);
+      for (const [key, datum] of last) {
+        if (datum) this.datums.put(key, datum);
+        else this.datums.remove(key);
       }
       for (const [id, r] of idOps) {
         if (r) this.requests.put(id, r);
@@ -252,7 +279,13 @@ export class DatumStore implements StateMachine {
       () =>
         commit.then(
           () => {
-            for (const w of writes) if (this.overlay.get(w.key)?.batch === batch) this.overlay.delete(w.key);
+            for (const [key, datum] of last) {
+              // Committed: from the overlay to the cache (unless a later batch rewrote it).
+              if (this.overlay.get(key)?.batch !== batch) continue;
+              this.overlay.delete(key);
+              if (datum) this.remember(key, datum);
+              else this.cache.delete(key);
+            }
           },
           (err: unknown) => {
             this.failure = err;
@@ -342,6 +375,7 @@ export class DatumStore implements StateMachine {
       this.meta.put(META, { applied: s.applied, time: s.time });
     });
     this.overlay.clear();
+    this.cache.clear();
     this.m = { applied: s.applied, time: s.time };
     this.requestIds.clear();
     for (const [id, index, time] of s.requests) this.requestIds.set(id, { index, time });
