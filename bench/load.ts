@@ -96,8 +96,12 @@ export async function load(targets: Target[], o: LoadOptions): Promise<LoadResul
   } finally {
     await Promise.all(pools.map((p) => p.destroy()));
   }
-  const secs = (performance.now() - t0) / 1000;
+  return summarize(o.concurrency, lat, ok, errors, (performance.now() - t0) / 1000, [...samples]);
+}
+
+/** A LoadResult from raw latencies (ms; sorted here) and counts. */
+export function summarize(concurrency: number, lat: number[], ok: number, errors: number, secs: number, errorSamples: string[]): LoadResult {
   lat.sort((a, b) => a - b);
   const q = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : NaN);
-  return { concurrency: o.concurrency, requests: ok + errors, ok, errors, secs, rps: ok / secs, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: lat.length ? lat[lat.length - 1]! : NaN, errorSamples: [...samples] };
+  return { concurrency, requests: ok + errors, ok, errors, secs, rps: ok / secs, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: lat.length ? lat[lat.length - 1]! : NaN, errorSamples };
 }

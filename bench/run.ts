@@ -76,7 +76,7 @@ try {
       res.join = await attempt('join', () => joinScenario(m, leader, filled.instances));
     }
     leader = await m.leader();
-    res.beats = await attempt('beats', () => beatsScenario(opts, seq, m, leader));
+    res.beats = await attempt('beats', () => beatsScenario(opts, seq, m));
     leader = await m.leader();
     res.terms = { atStart: termAtStart, beforeFailover: await m.term() };
     res.failover = await attempt('failover', () => failoverScenario(opts, seq, m, leader));
