@@ -108,7 +108,7 @@ export function formatReport(res: Results): string {
   if (b) {
     out.push('', `beats: ${b.instances} ephemeral instances, each beating every ${b.intervalMs / 1000} s from its registration on (light form, spread over the nodes)`);
     out.push(`  registration ${b.register.rps.toFixed(0)}/s (${b.register.errors} errors) · steady window ${f(b.beats.secs, 1)} s: ${b.beats.rps.toFixed(0)} beats/s ok of ${b.offeredPerSec.toFixed(0)}/s called for · p50 ${f(b.beats.p50)} ms p99 ${f(b.beats.p99)} ms · ${b.beats.errors} errors · ${f(b.cpuMsPerBeat, 3)} CPU ms/beat`);
-    out.push(`  CPU per node in the window (share of one core): ${Object.entries(b.cpuCoreShare).map(([id, v]) => `${id} ${v === undefined ? '-' : `${(v * 100).toFixed(0)}%`}`).join(' · ')} · beats sent late by p99 ${f(b.lateP99Ms, 0)} ms, max ${f(b.lateMaxMs, 0)} ms${b.lateMaxMs > 10_000 ? ' (over 10 s: the bench could not keep up, expiries below are not false)' : ''}`);
+    out.push(`  CPU per node in the window (share of one core): ${Object.entries(b.cpuCoreShare).map(([id, v]) => `${id} ${v === undefined ? '-' : `${(v * 100).toFixed(0)}%`}`).join(' · ')} · beats sent late by p99 ${f(b.lateP99Ms, 0)} ms, max ${f(b.lateMaxMs, 0)} ms${b.lateMaxMs > 10_000 ? ' (over 10 s: the generator fell behind; an expiry below may be its fault, not a false one)' : ''}`);
     out.push(`  falsely unhealthy ${b.unhealthy}, missing ${b.missing} (target 0: ${verdict(b.unhealthy + b.missing === 0)})`);
   }
   const o = res.failover;
