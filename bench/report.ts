@@ -11,6 +11,8 @@ import type { JoinResult } from './scenarios/join.ts';
 import type { MemoryResult } from './scenarios/memory.ts';
 import { DEREG, LIST_LIN, LIST_LOCAL, REG_LEADER, REG_SPREAD } from './scenarios/throughput.ts';
 
+import type { WatchBenchResult } from './watch.ts';
+
 export interface Results {
   startedAt: string;
   finishedAt?: string;
@@ -25,6 +27,8 @@ export interface Results {
   join?: JoinResult;
   beats?: BeatsResult;
   failover?: FailoverResult;
+  /** Commit-to-notification latency of blocking queries, SSE and UDP push (bench/watch.ts). */
+  watch?: WatchBenchResult[];
   notes: string[];
   errors: string[];
 }
@@ -91,6 +95,13 @@ export function formatReport(res: Results): string {
   out.push('  cpu ms = CPU time (user+sys) of all serving processes per successful request');
   if (res.idle) out.push(`  idle cluster (no requests, ${res.idle.secs} s): CPU per node ${Object.entries(res.idle.coreShare).map(([id, v]) => `${id} ${v === undefined ? '-' : `${(v * 100).toFixed(1)}%`}`).join(' · ')} of a core`);
 
+  if (res.watch) {
+    out.push('', `watch: ${res.watch.reduce((n, w) => n + w.watchers, 0)} watchers over the three nodes, one change at a time through the leader (ms; "server" = each node's own notification time − the leader's time in the entry)`);
+    for (const w of res.watch) {
+      const srv = w.server.map((x) => `${f(x.p50 ?? undefined)}/${f(x.p99 ?? undefined)}`).join(' ');
+      out.push(`  ${w.kind.padEnd(9)} ${String(w.watchers).padStart(4)} watchers · ${w.sinceAck.count} notifications · after the write's ack p50 ${f(w.sinceAck.p50 ?? undefined)} p99 ${f(w.sinceAck.p99 ?? undefined)} · after it was sent p50 ${f(w.sinceSent.p50 ?? undefined)} p99 ${f(w.sinceSent.p99 ?? undefined)} · server p50/p99 per node ${srv}${w.kind !== 'blocking' ? ` (target p99 ≤ 20: ${verdict(w.server.every((x) => x.p99 !== null && x.p99 <= 20))})` : ''} · missed ${w.missed}`);
+    }
+  }
   const m = res.memory;
   if (m) {
     out.push('', `memory: VmRSS per node, fresh and empty → ${m.instancesBefore} instances after the rows above → ${m.instances} instances (${m.fill.registered} registered into ${m.fill.services} services at ${m.fill.rps.toFixed(0)}/s, c=${m.fill.concurrency}, spread, ${m.fill.errors} errors)`);

@@ -7,7 +7,8 @@
 // Scenarios, each after a warm-up at every --concurrency: register via the leader and spread,
 // list local and linearizable, deregister; then the cluster is filled to --instances (RSS per
 // node before and after), a new node joins it, --beat-instances ephemeral instances beat every
-// 5 s, and the leader is SIGKILLed during a register stream.
+// 5 s, and the leader is SIGKILLed during a register stream. Watch latency: 1,000 watchers
+// (blocking queries, SSE, UDP push) while changes are made one at a time.
 //
 //   npm run bench [-- --quick] [--help for every flag]
 
@@ -25,6 +26,7 @@ import { failoverScenario } from './scenarios/failover.ts';
 import { joinScenario } from './scenarios/join.ts';
 import { fill, memoryResult } from './scenarios/memory.ts';
 import { fillListServices, setupServices, throughputRows } from './scenarios/throughput.ts';
+import { watchBench } from './watch.ts';
 
 const opts = parseOptions(process.argv.slice(2));
 installSignalHandlers();
@@ -68,6 +70,11 @@ try {
     res.idle = await idleCpu(m);
     await fillListServices(opts, seq, m, leader);
     await attempt('throughput', () => throughputRows(opts, seq, m, rows));
+    leader = await m.leader();
+    progress.step(`watch: ${opts.quick ? 300 : 1000} watchers`);
+    res.watch = await attempt('watch', () =>
+      watchBench({ nodes: ['n1', 'n2', 'n3'].map((id) => m.origin(id).replace('http://', '')), leader: m.origin(leader).replace('http://', ''), watchers: opts.quick ? 300 : 1000, changes: opts.quick ? 40 : 100, intervalMs: 50 }),
+    );
 
     leader = await m.leader();
     const filled = await attempt('fill', () => fill(opts, seq, m, leader));
