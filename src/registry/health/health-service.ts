@@ -47,6 +47,9 @@ export interface HealthDeps {
   check?(host: string, port: number, type: HealthCheckType, view: ServiceView, cluster: string): Promise<boolean>;
 }
 
+/** Sweeps between prunings of the beat table. */
+const PRUNE_EVERY = 30;
+
 /** Changes per log entry at most (a larger sweep is committed over several sweeps). */
 const MAX_BATCH = 5000;
 
@@ -54,6 +57,8 @@ export class HealthService {
   readonly beats = new BeatTable();
   private timers: NodeJS.Timeout[] = [];
   private leaderSince: number | null = null;
+  /** Views swept before (see sweep()); forgotten when leadership starts again. */
+  private seen = new WeakSet<ServiceView>();
   private committing = false;
   private checking = false;
   /** Consecutive results that disagree with the stored status, per instance key. */
@@ -108,12 +113,15 @@ export class HealthService {
     const now = this.deps.now();
     if (this.leaderSince === null) {
       this.leaderSince = now;
+      this.seen = new WeakSet();
       this.deps.logger.info({}, 'leading: every ephemeral instance gets a full grace period before expiry');
     }
     if (this.committing) return;
     this.stats.sweeps++;
-    const { changes, live } = sweep(this.deps.views.all(), this.beats, now, this.leaderSince);
-    this.beats.retain(live);
+    // The beat table is pruned of instances that are gone every PRUNE_EVERY sweeps.
+    const prune = this.stats.sweeps % PRUNE_EVERY === 0;
+    const { changes, live } = sweep(this.deps.views.all(), this.beats, now, this.leaderSince, this.seen, prune);
+    if (live) this.beats.retain(live);
     if (changes.length > 0) void this.commit(changes.slice(0, MAX_BATCH));
   }
 

@@ -18,26 +18,58 @@ import { beatKey, type BeatTable } from './beat-table.ts';
 
 export interface SweepResult {
   changes: HealthChange[];
-  /** Keys of every ephemeral instance seen (to prune the beat table). */
-  live: Set<string>;
+  /** Keys of every ephemeral instance seen (to prune the beat table), when asked for. */
+  live: Set<string> | undefined;
 }
 
-export function sweep(services: Iterable<ServiceView>, beats: BeatTable, now: number, leaderSince: number): SweepResult {
+/** Per view (views are immutable, rebuilt when their service changes): the beat key and timeouts
+ * of each ephemeral instance, computed once. */
+interface SweepPlan {
+  keys: string[];
+  /** Index into v.instances of each key. */
+  at: number[];
+  timeout: number[];
+  deleteAfter: number[];
+}
+
+function planOf(v: ServiceView): SweepPlan {
+  let p = v.memo.get('sweep') as SweepPlan | undefined;
+  if (!p) {
+    p = { keys: [], at: [], timeout: [], deleteAfter: [] };
+    v.instances.forEach((i, at) => {
+      if (!i.ephemeral) return;
+      p!.keys.push(beatKey(v.ns, v.grouped, i.instanceId));
+      p!.at.push(at);
+      p!.timeout.push(heartBeatTimeout(i));
+      p!.deleteAfter.push(ipDeleteTimeout(i));
+    });
+    v.memo.set('sweep', p);
+  }
+  return p;
+}
+
+/**
+ * One sweep. `seen` holds the views already swept before: only a view not seen yet (its service
+ * changed) is checked for new revs. `collectLive` asks for the keys of every instance (pruning the
+ * beat table is not needed at every sweep). Cost per instance: two map lookups.
+ */
+export function sweep(services: Iterable<ServiceView>, beats: BeatTable, now: number, leaderSince: number, seen: WeakSet<ServiceView>, collectLive = false): SweepResult {
   const changes: HealthChange[] = [];
-  const live = new Set<string>();
+  const live = collectLive ? new Set<string>() : undefined;
   for (const v of services) {
-    for (const i of v.instances) {
-      if (!i.ephemeral) continue;
-      const key = beatKey(v.ns, v.grouped, i.instanceId);
-      live.add(key);
-      if (beats.noteRev(key, i.rev)) beats.recordDigest([key], now);
-      const last = Math.max(beats.get(key) ?? -Infinity, leaderSince);
-      const age = now - last;
-      const ref = { ns: v.ns, service: v.grouped, id: i.instanceId, rev: i.rev };
-      if (age > ipDeleteTimeout(i)) changes.push(ref);
-      else if (age > heartBeatTimeout(i)) {
-        if (i.healthy) changes.push({ ...ref, healthy: false });
-      } else if (!i.healthy) changes.push({ ...ref, healthy: true });
+    const p = planOf(v);
+    const fresh = !seen.has(v);
+    if (fresh) seen.add(v);
+    for (let k = 0; k < p.keys.length; k++) {
+      const key = p.keys[k]!;
+      const i = v.instances[p.at[k]!]!;
+      live?.add(key);
+      if (fresh && beats.noteRev(key, i.rev)) beats.recordDigest([key], now);
+      const age = now - Math.max(beats.get(key) ?? -Infinity, leaderSince);
+      if (age > p.deleteAfter[k]!) changes.push({ ns: v.ns, service: v.grouped, id: i.instanceId, rev: i.rev });
+      else if (age > p.timeout[k]!) {
+        if (i.healthy) changes.push({ ns: v.ns, service: v.grouped, id: i.instanceId, rev: i.rev, healthy: false });
+      } else if (!i.healthy) changes.push({ ns: v.ns, service: v.grouped, id: i.instanceId, rev: i.rev, healthy: true });
     }
   }
   return { changes, live };
