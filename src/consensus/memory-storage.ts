@@ -76,8 +76,9 @@ export function applyWrite(s: MemRaftState, w: PersistWrite): void {
       if (!s.staged || s.staged.meta.id !== meta.id) throw new Error(`install of ${meta.id} without its staged image`);
       keepImage(s, meta.id, concat(s.staged.chunks));
       s.staged = undefined;
-      if (termAt(s, meta.index) === meta.term) s.entries = s.entries.slice(meta.index - s.prevIndex);
-      else s.entries = [];
+      // The core decided which durable entries survive (SnapshotOp 'install'): (meta.index, keepTo].
+      if (op.keepTo < meta.index || op.keepTo > Math.max(meta.index, s.prevIndex + s.entries.length)) throw new Error(`install of ${meta.id} keeps up to ${op.keepTo}, log ends at ${s.prevIndex + s.entries.length}`);
+      s.entries = s.entries.slice(meta.index - s.prevIndex, op.keepTo - s.prevIndex);
       s.prevIndex = meta.index;
       s.prevTerm = meta.term;
       s.snap = meta;

@@ -16,6 +16,9 @@ export interface Mutations {
   confChangeBeforeTermCommit?: boolean;
   /** Serve ReadIndex before the leader's empty entry commits. */
   readIndexBeforeNoop?: boolean;
+  /** Decide whether an install keeps the log suffix by the durable log only, ignoring the
+   * unstable tail of the same Ready (issue 9, bug 6). */
+  keepSuffixByDurableOnly?: boolean;
 }
 
 export interface RaftConfig {

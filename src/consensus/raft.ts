@@ -435,9 +435,9 @@ export class RaftCore {
 
   /** Installs a fully received, verified snapshot (follower). */
   installSnapshot(meta: SnapshotMeta): void {
-    this.log.restore(meta);
+    const keepTo = this.log.restore(meta, this.mut.keepSuffixByDurableOnly === true);
     this.conf = cloneConf(meta.conf);
-    this.snapshotOps.push({ op: 'install', meta });
+    this.snapshotOps.push({ op: 'install', meta, keepTo });
   }
 
   // ---- Ready --------------------------------------------------------------------------------

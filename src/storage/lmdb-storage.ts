@@ -139,7 +139,7 @@ export class LmdbStorage implements Storage {
           this.images.put([op.meta.id, op.offset], op.data);
           this.setMeta('staged', { meta: op.meta, offset: op.offset + op.data.length, crc: op.crc });
         } else {
-          this.install(op.meta);
+          this.install(op.meta, op.keepTo);
         }
       }
       if (w.entries.length > 0) this.replaceFrom(w.entries);
@@ -201,16 +201,16 @@ export class LmdbStorage implements Storage {
     this.last = last;
   }
 
-  /** The staged image becomes the snapshot; the log keeps its suffix only if it holds
-   * (meta.index, meta.term). A pointer flip inside the transaction: images are keyed by id. */
-  private install(meta: SnapshotMeta): void {
+  /** The staged image becomes the snapshot; the log keeps exactly its entries (meta.index, keepTo]
+   * (the core's decision, SnapshotOp 'install'). A pointer flip inside the transaction: images
+   * are keyed by id. */
+  private install(meta: SnapshotMeta, keepTo: number): void {
     const st = this.m.staged;
     if (!st || st.meta.id !== meta.id || st.offset !== meta.size) throw new Error(`install of ${meta.id} without its full staged image`);
-    const keep = this.term(meta.index) === meta.term;
-    const dropTo = keep ? meta.index : this.last;
-    for (const k of this.log.getKeys({ start: this.m.prev.index + 1, end: dropTo + 1 })) this.log.remove(k);
-    if (!keep) this.last = meta.index;
-    this.last = Math.max(this.last, meta.index);
+    if (keepTo < meta.index || keepTo > Math.max(this.last, meta.index)) throw new Error(`install of ${meta.id} keeps up to ${keepTo}, log ends at ${this.last}`);
+    for (const k of this.log.getKeys({ start: this.m.prev.index + 1, end: meta.index + 1 })) this.log.remove(k);
+    for (const k of this.log.getKeys({ start: keepTo + 1, end: this.last + 1 })) this.log.remove(k);
+    this.last = keepTo;
     this.setMeta('prev', { index: meta.index, term: meta.term });
     this.setMeta('staged', undefined);
     this.keepImage(meta.id);
