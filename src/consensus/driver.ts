@@ -53,6 +53,8 @@ export interface RaftNodeOptions {
   onReady?: (rd: Ready) => void;
   /** Observes each batch of applied entries with the state machine's results. */
   onApplied?: (count: number) => void;
+  /** A message the core refused (logged at warn as well); the simulator counts it a violation. */
+  onRefused?: (why: string) => void;
   /** A fatal error (storage failure, broken invariant): the node stops. */
   onFatal?: (err: unknown) => void;
 }
@@ -321,6 +323,10 @@ export class RaftNode {
         const inbox = this.inbox;
         this.inbox = [];
         for (const m of inbox) this.core.step(m);
+        for (const why of this.core.takeRefused()) {
+          this.log.warn({ node: this.id, why }, 'peer message refused by the consensus core');
+          this.opts.onRefused?.(why);
+        }
         const ops = this.ops;
         this.ops = [];
         for (const op of ops) op();

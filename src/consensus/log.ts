@@ -115,18 +115,19 @@ export class RaftLog {
    * Returns the index the log was truncated from (0 if nothing was replaced). Throws if that
    * would truncate a committed index (a protocol bug, never an input error). */
   maybeAppend(entries: readonly Entry[]): number {
-    let i = 0;
-    for (; i < entries.length; i++) {
-      const e = entries[i]!;
-      const t = this.term(e.index);
-      if (t !== e.term) break;
-    }
-    if (i === entries.length) return 0;
-    const conflict = entries[i]!.index;
+    const conflict = this.findConflict(entries);
+    if (conflict === 0) return 0;
+    const i = conflict - entries[0]!.index;
     if (conflict <= this.committed) throw new Error(`conflict at committed index ${conflict} (committed ${this.committed})`);
     const truncates = conflict <= this.lastIndex();
     this.append(entries.slice(i));
     return truncates ? conflict : 0;
+  }
+
+  /** Index of the first entry of `entries` (contiguous) that this log does not hold, or 0. */
+  findConflict(entries: readonly Entry[]): number {
+    for (const e of entries) if (this.term(e.index) !== e.term) return e.index;
+    return 0;
   }
 
   commitTo(index: number): boolean {

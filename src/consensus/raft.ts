@@ -6,6 +6,7 @@
 // step-follower.ts, step-candidate.ts.
 
 import { ConsensusError } from './errors.ts';
+import { checkMessage } from './message-check.ts';
 import { applyConfChange, checkConfChange, hasUnappliedConf } from './membership.ts';
 import { cloneConf, emptyConf, resolveConfig, type Mutations, type RaftConfig, type Resolved } from './raft-config.ts';
 import { RaftLog } from './log.ts';
@@ -75,6 +76,9 @@ export class RaftCore {
 
   msgs: Message[] = [];
   persistedMsgs: Message[] = [];
+  /** Messages refused since the driver last looked (takeRefused): a message the core cannot use
+   * is ignored, never thrown on. In a cluster of correct nodes this stays empty. */
+  private refused: string[] = [];
   readStates: ReadState[] = [];
   snapshotOps: SnapshotOp[] = [];
   /** Proposals were appended: broadcast once when the Ready is built (one batch per Ready). */
@@ -128,6 +132,11 @@ export class RaftCore {
   }
 
   step(m: Message): void {
+    const why = m.to !== this.id ? `to: addressed to ${m.to}, this is ${this.id}` : checkMessage(m);
+    if (why !== undefined) {
+      this.refuse(m, why);
+      return;
+    }
     if (m.term > this.term) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         // A voter that has heard from a leader within the election timeout ignores (pre)votes,
@@ -438,6 +447,20 @@ export class RaftCore {
     const keepTo = this.log.restore(meta, this.mut.keepSuffixByDurableOnly === true);
     this.conf = cloneConf(meta.conf);
     this.snapshotOps.push({ op: 'install', meta, keepTo });
+  }
+
+  // ---- refusals -----------------------------------------------------------------------------
+
+  /** Ignores a message the core cannot use, and records why (see takeRefused). */
+  refuse(m: Message, why: string): void {
+    if (this.refused.length < 100) this.refused.push(`${m.type} from ${m.from} (term ${m.term}) refused: ${why}`);
+  }
+
+  /** The refusals recorded since the last call (the driver logs them). */
+  takeRefused(): string[] {
+    const out = this.refused;
+    this.refused = [];
+    return out;
   }
 
   // ---- Ready --------------------------------------------------------------------------------

@@ -53,6 +53,12 @@ function handleAppend(r: RaftCore, m: Message): void {
   }
   if (r.log.matchTerm(prev, m.logTerm ?? 0)) {
     const entries = m.entries ?? [];
+    const conflict = r.log.findConflict(entries);
+    if (conflict > 0 && conflict <= r.log.committed) {
+      // Only a confused peer sends this (a leader's log holds every committed entry).
+      r.refuse(m, `entries: conflict at committed index ${conflict} (commit ${r.log.committed})`);
+      return;
+    }
     const truncatedFrom = r.log.maybeAppend(entries);
     if (truncatedFrom > 0) withdrawAcks(r, truncatedFrom);
     const lastNew = prev + entries.length;

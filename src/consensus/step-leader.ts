@@ -55,6 +55,10 @@ function handleAppResp(r: RaftCore, pr: Progress, m: Message): void {
   }
   const wasPaused = pr.isPaused();
   const index = m.index ?? 0;
+  if (index > r.log.lastIndex()) {
+    r.refuse(m, `index: acknowledges ${index} beyond the leader's last index ${r.log.lastIndex()}`);
+    return;
+  }
   if (!pr.maybeUpdate(index)) {
     if (pr.state === ProgressState.Replicate) pr.freeInflightsTo(index);
     return;
@@ -179,6 +183,10 @@ function maybeResendChunk(r: RaftCore, pr: Progress): void {
 
 function handleSnapResp(r: RaftCore, pr: Progress, m: Message): void {
   if (m.done) {
+    if ((m.index ?? 0) > r.log.lastIndex()) {
+      r.refuse(m, `index: ${m.index} beyond the leader's last index ${r.log.lastIndex()}`);
+      return;
+    }
     // Installed (index = snapshot index) or ignored (index = the follower's commit): either way
     // the follower's log matches ours up to m.index.
     pr.maybeUpdate(m.index ?? 0);

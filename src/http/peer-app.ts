@@ -19,6 +19,8 @@ export const ADDRESS_HEADER = 'x-muster-address';
 
 export interface PeerAppOptions {
   token: string;
+  /** This node's id: a batch with a message addressed to another node is refused. */
+  nodeId?: string;
   /** Receives every message of a valid batch, in order. */
   onMessages(msgs: Message[]): void;
   logger?: { warn(obj: object, msg?: string): void };
@@ -59,10 +61,10 @@ export function createPeerApp(opts: PeerAppOptions): Express {
     }
     let msgs: Message[];
     try {
-      msgs = decodeBatch(body);
+      msgs = decodeBatch(body, opts.nodeId);
     } catch (e) {
       if (!(e instanceof PeerCodecError)) throw e;
-      opts.logger?.warn({ remote: req.socket.remoteAddress, err: e.message }, 'malformed peer batch refused');
+      opts.logger?.warn({ remote: req.socket.remoteAddress, from: req.get(FROM_HEADER), err: e.message }, 'malformed peer batch refused');
       res.status(400).json({ code: e.code, message: e.message });
       return;
     }

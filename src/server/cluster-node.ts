@@ -106,6 +106,7 @@ export class ClusterNode {
   async start(): Promise<void> {
     const app = createPeerApp({
       token: this.cfg.clusterToken,
+      nodeId: this.id,
       onMessages: (msgs) => {
         const now = Date.now();
         for (const m of msgs) this.contact.set(m.from, now);

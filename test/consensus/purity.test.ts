@@ -21,6 +21,7 @@ export const CORE_FILES = [
   'crc32.ts',
   'rand.ts',
   'describe.ts',
+  'message-check.ts',
 ];
 
 const FORBIDDEN = [

@@ -211,6 +211,8 @@ export class SimCluster {
       },
       onReady: this.trace ? (rd) => this.log(() => `${n.id} ready: ${describeReady(rd).replaceAll('\n', ' | ')}`) : undefined,
       onFatal: (err) => this.checker.fail(`node ${n.id} failed: ${(err as Error).stack ?? err}`),
+      // Every peer here runs the same correct code: a refused message is a bug.
+      onRefused: (why) => this.checker.fail(`node ${n.id} refused a message of a correct peer: ${why}`),
     });
     n.driver = driver;
     n.sm = sm;
