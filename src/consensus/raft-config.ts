@@ -19,6 +19,11 @@ export interface Mutations {
   /** Decide whether an install keeps the log suffix by the durable log only, ignoring the
    * unstable tail of the same Ready (issue 9, bug 6). */
   keepSuffixByDurableOnly?: boolean;
+  /** A (re)started voter grants (pre)votes at once, although it may have just confirmed a
+   * lease it no longer remembers (issue 9, bug 1). */
+  grantVoteAfterRestart?: boolean;
+  /** Serve lease reads during a transfer and after a TimeoutNow left (issue 9, bug 2). */
+  leaseNotEndedOnTransfer?: boolean;
 }
 
 export interface RaftConfig {
@@ -43,7 +48,8 @@ export interface RaftConfig {
   catchUpMargin?: number;
   /** Serve reads from a lease (requires checkQuorum). */
   leaseReads?: boolean;
-  /** Fraction of clock drift tolerated by leases: lease = electionTicks * (1 - maxClockDrift). */
+  /** Clock drift tolerated by leases: every node's clock runs at a rate within
+   * [1 - maxClockDrift, 1 + maxClockDrift] of real time. Lease length: step-leader.ts leaseSpan. */
   maxClockDrift?: number;
   /** Configuration for an EMPTY log only (written as entry 1, term 1); ignored otherwise. */
   bootstrap?: { voters: NodeId[]; addresses?: Record<NodeId, string> };

@@ -63,6 +63,11 @@ export class RaftCore {
   randomizedElectionTimeout = 0;
   /** Monotonic tick count since start. */
   ticks = 0;
+  /** Tick count when this node last heard from a leader of its term (App, Heartbeat, Snap).
+   * With lease reads it starts at 0: a node that (re)starts may have just acknowledged a
+   * leader's round (and so confirmed its lease) without remembering it, so it counts as having
+   * heard a leader at start. Without leases no read depends on it: -Infinity (votes at once). */
+  leaderContactTick: number;
 
   leadTransferee: NodeId | null = null;
   transferElapsed = 0;
@@ -91,6 +96,7 @@ export class RaftCore {
     this.cfg = resolveConfig(config);
     this.mut = config.mutations ?? {};
     this.id = config.id;
+    this.leaderContactTick = this.cfg.leaseReads && !this.mut.grantVoteAfterRestart ? 0 : -Infinity;
     const st = config.storage;
     const hs = st.hardState();
     const snap = st.snapshot();
@@ -138,11 +144,8 @@ export class RaftCore {
       return;
     }
     if (m.term > this.term) {
-      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
-        // A voter that has heard from a leader within the election timeout ignores (pre)votes,
-        // unless the candidate was told to campaign by a leadership transfer.
-        const inLease = this.cfg.checkQuorum && this.lead !== null && this.electionElapsed < this.cfg.electionTicks;
-        if (inLease && !m.transfer) return;
+      if ((m.type === MessageType.Vote || m.type === MessageType.PreVote) && !m.transfer && this.inLeaderLease()) {
+        return; // see inLeaderLease; a candidate told to campaign by a transfer is exempt
       }
       if (m.type === MessageType.PreVote) {
         // A pre-vote request never changes our term.
@@ -171,6 +174,19 @@ export class RaftCore {
       return;
     }
     this.stepRole(m);
+  }
+
+  /**
+   * True while this node must ignore (pre)vote requests that are not flagged as a transfer: it
+   * leads, or it heard from a leader (or (re)started) fewer than electionTicks of its own ticks
+   * ago. This is the voter's half of the lease (step-leader.ts leaseSpan): counting from the
+   * tick AFTER the contact, it is at least (electionTicks - 1) full tick periods of its clock.
+   * Only with check-quorum (a leader that lost its quorum steps down within the same bound).
+   */
+  inLeaderLease(): boolean {
+    if (!this.cfg.checkQuorum) return false;
+    if (this.role === Role.Leader) return true;
+    return this.ticks - this.leaderContactTick < this.cfg.electionTicks;
   }
 
   private stepRole(m: Message): void {
@@ -264,7 +280,6 @@ export class RaftCore {
     if (this.leadTransferee === to) return;
     this.leadTransferee = to;
     this.transferElapsed = 0;
-    this.readOnly.leaseStart = -Infinity; // a lease ends when a transfer starts
     const pr = this.prs.get(to)!;
     if (pr.match === this.log.lastIndex()) sendTimeoutNow(this, to);
     else sendAppend(this, to, true);

@@ -42,6 +42,7 @@ export function stepFollower(r: RaftCore, m: Message): void {
 
 function heardFromLeader(r: RaftCore, m: Message): void {
   r.electionElapsed = 0;
+  r.leaderContactTick = r.ticks;
   if (r.lead !== m.from) r.becomeFollower(m.term, m.from);
 }
 
