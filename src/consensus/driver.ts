@@ -78,7 +78,9 @@ export class RaftNode {
   private timerHandle: unknown;
   private lastTickAt = 0;
   private inbox: Message[] = [];
-  private ops: (() => void)[] = [];
+  /** Work submitted by callers, run inside the loop; `fail` ends it if the node stops first
+   * (nothing of it reached the core: a definite SHUTTING_DOWN). */
+  private ops: { run: () => void; fail: (e: ConsensusError) => void }[] = [];
   private running = false;
   private scheduled = false;
   /** The loop's current run (settles when it goes idle). */
@@ -144,7 +146,7 @@ export class RaftNode {
   propose(data: Uint8Array, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         try {
           const [{ index, term }] = this.core.propose([data]) as [{ index: number; term: number }];
           this.waiters.addProposal(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
@@ -164,7 +166,7 @@ export class RaftNode {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
       const context = `${this.id}:${this.nonce}:${++this.readSeq}`;
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         const safeServe = (p: ReadPoint) => {
           try {
             resolve(serve(p));
@@ -188,7 +190,7 @@ export class RaftNode {
   waitApplied(index: number, term: number, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         const applied = index <= this.core.log.applied ? this.core.log.term(index) : null;
         this.waiters.addForwarded(index, { term, deadline: this.deadline(timeoutMs), resolve, reject }, applied);
       });
@@ -200,7 +202,7 @@ export class RaftNode {
   changeConf(cc: ConfChange, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         try {
           const { index, term } = this.core.proposeConfChange(cc);
           this.waiters.addProposal(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
@@ -219,7 +221,7 @@ export class RaftNode {
   promote(node: NodeId): Promise<Committed> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         const elections = this.opts.promotionElections ?? 10;
         const ticks = elections * this.core.cfg.electionTicks;
         this.promotions.push({ node, deadline: this.core.ticks + ticks, resolve, reject, proposed: false });
@@ -249,7 +251,7 @@ export class RaftNode {
   transferLeader(to: NodeId): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         try {
           this.core.transferLeader(to);
           if (this.core.lead === to) return resolve();
@@ -271,17 +273,41 @@ export class RaftNode {
     return st;
   }
 
-  /** Graceful stop: no new work; the Ready in flight is finished (persisted, sent, applied);
-   * pending requests end with SHUTTING_DOWN. Resolves once the loop is idle, so the caller can
-   * then close storage. */
+  /**
+   * Graceful stop. No new work: requests not yet handed to the core end SHUTTING_DOWN (never
+   * appended), as do reads, promotions and transfers. The Ready in flight is finished (persisted,
+   * sent, applied); then entries already known committed are applied — at most
+   * STOP_APPLY_READIES Readies, sending nothing — so their proposals resolve. A proposal still
+   * waiting after that was appended and may commit (or did, unapplied here): UNKNOWN, never a
+   * definite failure. Resolves once the loop is idle, so the caller can then close storage.
+   */
   async stop(): Promise<void> {
     if (!this.stopped) {
       this.stopped = true;
       this.opts.timer.clearInterval(this.timerHandle);
       this.opts.transport.close(this.id);
-      this.failAll(shuttingDown());
+      const err = shuttingDown();
+      for (const op of this.ops.splice(0)) op.fail(err);
+      this.waiters.failReads(err);
+      this.failControl(err);
+      this.loop = this.loop.then(() => this.applyKnownCommitted());
     }
     await this.loop;
+  }
+
+  /** At stop: applies entries known committed (bounded), then ends every entry waiter UNKNOWN. */
+  private async applyKnownCommitted(): Promise<void> {
+    try {
+      for (let k = 0; k < STOP_APPLY_READIES && !this.halted && this.core.log.hasNextCommitted(); k++) {
+        const rd = this.core.ready();
+        rd.messages = []; // a stopping node sends nothing more
+        rd.persistedMessages = [];
+        await this.handleReady(rd);
+      }
+    } catch (err) {
+      this.log.error({ err, node: this.id }, 'applying committed entries at stop failed');
+    }
+    this.waiters.entriesUncertain(this.core.log.committed, 'the node stopped');
   }
 
   /** Simulated crash: stop at once, resolve nothing, send nothing more. */
@@ -290,6 +316,11 @@ export class RaftNode {
     this.stopped = true;
     this.opts.timer.clearInterval(this.timerHandle);
     this.opts.transport.close(this.id);
+  }
+
+  private enqueue(fail: (e: ConsensusError) => void, run: () => void): void {
+    this.ops.push({ run, fail });
+    this.kick();
   }
 
   // ---- the loop -----------------------------------------------------------------------------
@@ -329,7 +360,7 @@ export class RaftNode {
         }
         const ops = this.ops;
         this.ops = [];
-        for (const op of ops) op();
+        for (const op of ops) op.run();
         if (!this.core.hasReady()) {
           if (this.snapshotWaiters.length === 0) break;
           const waiters = this.snapshotWaiters.splice(0);
@@ -342,7 +373,11 @@ export class RaftNode {
     } catch (err) {
       this.log.error({ err, node: this.id }, 'raft driver failed');
       this.halt();
-      this.failAll(new ConsensusError('SHUTTING_DOWN', `node stopped: ${(err as Error).message}`, { cause: err }));
+      const e = new ConsensusError('SHUTTING_DOWN', `node stopped: ${(err as Error).message}`, { cause: err });
+      for (const op of this.ops.splice(0)) op.fail(e);
+      this.waiters.failReads(e);
+      this.failControl(e);
+      this.waiters.entriesUncertain(this.core.log.committed, `the node failed: ${(err as Error).message}`);
       this.opts.onFatal?.(err);
     } finally {
       this.running = false;
@@ -479,13 +514,16 @@ export class RaftNode {
     return this.core.ticks + Math.max(1, Math.ceil(ms / this.tickMs));
   }
 
-  private failAll(err: ConsensusError): void {
-    this.waiters.failAll(err);
+  /** Ends promotions, transfers and snapshot requests (none of them appended anything). */
+  private failControl(err: ConsensusError): void {
     for (const p of this.promotions.splice(0)) p.reject(err);
     for (const t of this.transfers.splice(0)) t.reject(err);
     for (const w of this.snapshotWaiters.splice(0)) w(undefined);
   }
 }
+
+/** Readies applied at most by stop() for entries known committed before it ends their waiters. */
+const STOP_APPLY_READIES = 64;
 
 function shuttingDown(): ConsensusError {
   return new ConsensusError('SHUTTING_DOWN', 'the node is stopping');

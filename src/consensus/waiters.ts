@@ -164,12 +164,26 @@ export class Waiters {
     }
   }
 
-  failAll(err: ConsensusError): void {
-    for (const p of this.proposals.values()) p.reject(err);
-    this.proposals.clear();
-    for (const ws of this.forwarded.values()) for (const w of ws) w.reject(err);
-    this.forwarded.clear();
+  /** Ends every read with `err` (a read changes nothing: failing it is always definite). */
+  failReads(err: ConsensusError): void {
     for (const r of this.reads.values()) r.reject(err);
     this.reads.clear();
+  }
+
+  /**
+   * The node stops (or failed) with entries still awaited: each was appended (here, or at the
+   * leader it was forwarded to) and may commit — or is known committed (index <= committed) and
+   * was not applied here. Either way the outcome is UNKNOWN, never a definite failure.
+   */
+  entriesUncertain(committed: number, why: string): void {
+    for (const [i, p] of this.proposals) {
+      const what = i <= committed ? 'committed but not applied here' : 'appended but not known committed';
+      p.reject(new ConsensusError('UNKNOWN', `${why} with entry ${i} ${what}`));
+    }
+    this.proposals.clear();
+    for (const [i, ws] of this.forwarded) {
+      for (const w of ws) w.reject(new ConsensusError('UNKNOWN', `${why} before entry ${i} was applied here`));
+    }
+    this.forwarded.clear();
   }
 }

@@ -9,7 +9,8 @@ import { Packr } from 'msgpackr';
 import { request as undiciRequest } from 'undici';
 import type pino from 'pino';
 import { RaftNode, type Committed } from '../consensus/driver.ts';
-import { ConsensusError } from '../consensus/errors.ts';
+import { ConsensusError, ConsensusErrorCode } from '../consensus/errors.ts';
+import { Proposer } from '../consensus/proposer.ts';
 import { SeededRand, seedFrom } from '../consensus/rand.ts';
 import type { StateMachine } from '../consensus/state-machine.ts';
 import { wallTimer } from '../consensus/timer.ts';
@@ -44,6 +45,7 @@ export class ClusterNode {
   readonly sm: StateMachine;
   readonly raft: RaftNode;
   readonly transport: HttpTransport;
+  private readonly proposer: Proposer;
   private peerServer: Server | undefined;
   private readonly cfg: Readonly<Config>;
   private readonly log: pino.Logger;
@@ -100,6 +102,7 @@ export class ClusterNode {
           : {}),
       },
     });
+    this.proposer = new Proposer({ raft: this.raft, forward: (l, d, t) => this.forward(l, d, t), timer: wallTimer, retryMs: Math.min(100, r.tickMs) });
   }
 
   /** Listens on the peer port and starts the Raft node. */
@@ -141,38 +144,16 @@ export class ClusterNode {
   }
 
   /**
-   * Commits `data` through the leader from any node: proposes here when leading, else forwards
-   * to the leader over the peer port, then waits until THIS node has applied it (read-your-writes).
-   * Every attempt sends the same bytes, with the same request id inside, so retrying after an
-   * uncertain outcome is safe: the state machine applies a request id once. Retried: NOT_LEADER
-   * and DROPPED (never appended), SUPERSEDED (lost its slot), UNKNOWN (may or may not commit).
-   * At the deadline, if any attempt may have been appended, the answer is UNKNOWN — never a
-   * false failure.
+   * Commits `data` through the leader from any node (proposer.ts): proposes here when leading,
+   * else forwards to the leader over the peer port, then waits until THIS node has applied it
+   * (read-your-writes). Retries send the same bytes (the same request id inside); once any
+   * attempt may have been appended, every failure is UNKNOWN — never a false failure.
    */
-  async propose(data: Uint8Array, timeoutMs = this.cfg.raft.requestTimeoutMs): Promise<Committed> {
-    const deadline = Date.now() + timeoutMs;
-    let lastErr: ConsensusError | undefined;
-    let uncertain = false;
-    while (Date.now() < deadline) {
-      const core = this.raft.core;
-      try {
-        if (core.role === 'leader') return await this.raft.propose(data, deadline - Date.now());
-        const leader = core.lead;
-        if (leader === null) throw new ConsensusError('NOT_LEADER', 'no leader known', { leader: null });
-        const { index, term } = await this.forward(leader, data, deadline - Date.now());
-        return await this.raft.waitApplied(index, term, Math.max(1, deadline - Date.now()));
-      } catch (e) {
-        if (!(e instanceof ConsensusError)) throw e;
-        lastErr = e;
-        if (e.code === 'UNKNOWN' || e.code === 'TIMEOUT') uncertain = true;
-        else if (e.code !== 'NOT_LEADER' && e.code !== 'DROPPED' && e.code !== 'SUPERSEDED') throw e;
-        await new Promise((r) => setTimeout(r, Math.min(100, this.cfg.raft.tickMs)));
-      }
-    }
-    if (uncertain) throw new ConsensusError('UNKNOWN', `the write may or may not have been applied within ${timeoutMs} ms; retrying it with the same request id is safe`, { leader: this.raft.core.lead });
-    throw lastErr ?? new ConsensusError('TIMEOUT', `no leader accepted the write within ${timeoutMs} ms`);
+  propose(data: Uint8Array, timeoutMs = this.cfg.raft.requestTimeoutMs): Promise<Committed> {
+    return this.proposer.propose(data, timeoutMs);
   }
 
+  /** One forwarded attempt (ForwardFn): NOT_LEADER only when nothing reached the leader. */
   private async forward(leader: NodeId, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }> {
     const url = this.peerUrl(leader);
     if (!url) throw new ConsensusError('NOT_LEADER', `no address for leader ${leader}`, { leader });
@@ -190,10 +171,16 @@ export class ClusterNode {
       const refused = (e as { code?: string }).code === 'ECONNREFUSED';
       throw new ConsensusError(refused ? 'NOT_LEADER' : 'UNKNOWN', `forwarding to leader ${leader} failed: ${(e as Error).message}`, { leader, cause: e });
     }
-    const body = new Uint8Array(await res.body.arrayBuffer());
-    const v = packr.unpack(body) as { index?: number; term?: number; code?: string; message?: string; leader?: string | null };
+    let v: { index?: number; term?: number; code?: string; message?: string; leader?: string | null };
+    try {
+      v = packr.unpack(new Uint8Array(await res.body.arrayBuffer())) as typeof v;
+    } catch (e) {
+      // The leader answered, but its answer was lost or garbled: it may have appended the entry.
+      throw new ConsensusError('UNKNOWN', `the answer of leader ${leader} was lost: ${(e as Error).message}`, { leader, cause: e });
+    }
     if (res.statusCode === 200 && typeof v.index === 'number' && typeof v.term === 'number') return { index: v.index, term: v.term };
-    throw new ConsensusError((v.code as ConsensusError['code']) ?? 'UNKNOWN', v.message ?? `leader answered ${res.statusCode}`, { leader: v.leader ?? null });
+    const known = typeof v.code === 'string' && v.code in ConsensusErrorCode;
+    throw new ConsensusError(known ? (v.code as ConsensusError['code']) : 'UNKNOWN', v.message ?? `leader answered ${res.statusCode}`, { leader: v.leader ?? null });
   }
 
   /** SIGTERM: stop taking work, hand leadership away, flush, close. */
