@@ -16,7 +16,8 @@ import type { StateMachine } from '../consensus/state-machine.ts';
 import { wallTimer } from '../consensus/timer.ts';
 import type { NodeId } from '../consensus/types.ts';
 import type { Config } from '../config.ts';
-import { createPeerApp, FROM_HEADER, TOKEN_HEADER } from '../http/peer-app.ts';
+import { CLUSTER_HEADER, createPeerApp, FROM_HEADER, TOKEN_HEADER } from '../http/peer-app.ts';
+import { clusterIdFor, clusterIdOfBootstrap } from './cluster-id.ts';
 import { HttpTransport } from '../http/peer-transport.ts';
 import { LmdbStorage } from '../storage/lmdb-storage.ts';
 
@@ -46,6 +47,11 @@ export class ClusterNode {
   readonly raft: RaftNode;
   readonly transport: HttpTransport;
   private readonly proposer: Proposer;
+  /** The cluster this node belongs to (cluster-id.ts); undefined until a joining node learns it. */
+  private clusterId: string | undefined;
+  private clusterIdUnsaved = false;
+  /** Per sender: ms of the last loud log of a refused request (at most one per 10 s). */
+  private readonly refusedLogAt = new Map<string, number>();
   private peerServer: Server | undefined;
   private readonly cfg: Readonly<Config>;
   private readonly log: pino.Logger;
@@ -64,6 +70,7 @@ export class ClusterNode {
       token: o.config.clusterToken,
       self: { id: this.id, address: nodeAddress(o.config.host, o.config.httpPort, o.config.peerPort) },
       resolve: (id) => this.peerUrl(id),
+      clusterId: () => this.clusterId,
       logger: this.log,
     });
     const empty = this.storage.lastIndex() === 0 && !this.storage.snapshot() && this.storage.hardState().term === 0;
@@ -72,6 +79,19 @@ export class ClusterNode {
       o.config.peers.length > 0 || o.config.join
         ? o.config.peers
         : [{ id: this.id, host: o.config.host, httpPort: o.config.httpPort, peerPort: o.config.peerPort }];
+    this.clusterId = this.storage.clusterId();
+    if (this.clusterId === undefined) {
+      if (empty && peers.length > 0) {
+        // Bootstrapping: every member computes the same id from the same peer list (saved in start()).
+        this.clusterId = clusterIdFor(peers.map((p) => p.id), Object.fromEntries(peers.map((p) => [p.id, nodeAddress(p.host, p.httpPort, p.peerPort)])));
+        this.clusterIdUnsaved = true;
+      } else if (!empty) {
+        // A data dir from before cluster ids were stored: entry 1 is the bootstrap configuration.
+        const first = this.storage.firstIndex() === 1 && this.storage.lastIndex() >= 1 ? this.storage.entries(1, 2, 1 << 20)[0] : undefined;
+        this.clusterId = clusterIdOfBootstrap(first?.change);
+        this.clusterIdUnsaved = this.clusterId !== undefined;
+      }
+    }
     if (!empty && o.config.peers.length > 0) this.log.info({ peers: peers.map((p) => p.id) }, 'data dir is not empty: the configured peer list is ignored (membership comes from the log)');
     const r = o.config.raft;
     this.raft = new RaftNode({
@@ -107,7 +127,13 @@ export class ClusterNode {
 
   /** Listens on the peer port and starts the Raft node. */
   async start(): Promise<void> {
+    if (this.clusterId !== undefined && this.clusterIdUnsaved) {
+      await this.storage.saveClusterId(this.clusterId);
+      this.clusterIdUnsaved = false;
+    }
+    this.log.info({ clusterId: this.clusterId ?? null }, this.clusterId ? 'cluster id' : 'no cluster id yet: learned from the cluster this node joins');
     const app = createPeerApp({
+      admit: (theirs, from) => this.admit(theirs, from),
       token: this.cfg.clusterToken,
       nodeId: this.id,
       onMessages: (msgs) => {
@@ -126,6 +152,33 @@ export class ClusterNode {
     });
     await this.raft.start(); // includes a state machine restore left unfinished by a crash
     this.log.info({ peerPort: this.cfg.peerPort }, 'raft node started');
+  }
+
+  /**
+   * Admits a peer request by its cluster id (PeerAppOptions.admit). A node that has none yet (a
+   * joining node, empty data dir) learns it from the first request that carries one, durably,
+   * before anything is stepped. A request of another cluster is refused, and said loudly with
+   * both ids: nothing of it may mix into this node's history.
+   */
+  private async admit(theirs: string | undefined, from: string | undefined): Promise<string | undefined> {
+    if (this.clusterId === undefined && theirs !== undefined) {
+      this.clusterId = theirs;
+      await this.storage.saveClusterId(theirs);
+      this.log.info({ clusterId: theirs, from }, 'learned the cluster id from the cluster this node joins');
+      return undefined;
+    }
+    if (theirs !== undefined && theirs === this.clusterId) return undefined;
+    const ours = this.clusterId ?? '(none)';
+    const key = from ?? '?';
+    const now = Date.now();
+    if (now - (this.refusedLogAt.get(key) ?? -Infinity) >= 10_000) {
+      this.refusedLogAt.set(key, now);
+      this.log.error(
+        { ourCluster: ours, peerCluster: theirs ?? null, from: from ?? null },
+        `REFUSED a peer request from ${from ?? 'an unnamed peer'} of cluster ${theirs ?? '(none sent)'}: this node belongs to cluster ${ours}. Two clusters must not share a node (check the peer lists and data dirs)`,
+      );
+    }
+    return ours;
   }
 
   /** Milliseconds since this node last heard from `id` (null when never, or unknown). */
@@ -162,7 +215,7 @@ export class ClusterNode {
       res = await undiciRequest(`${url}/raft/propose`, {
         method: 'POST',
         body: data,
-        headers: { 'content-type': 'application/octet-stream', [TOKEN_HEADER]: this.cfg.clusterToken, [FROM_HEADER]: this.id },
+        headers: { 'content-type': 'application/octet-stream', [TOKEN_HEADER]: this.cfg.clusterToken, [FROM_HEADER]: this.id, ...(this.clusterId ? { [CLUSTER_HEADER]: this.clusterId } : {}) },
         headersTimeout: Math.max(1, timeoutMs),
         bodyTimeout: Math.max(1, timeoutMs),
       });

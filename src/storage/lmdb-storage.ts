@@ -123,7 +123,19 @@ export class LmdbStorage implements Storage {
     return out.subarray(0, filled);
   }
 
+  /** The id of the cluster this data dir belongs to (server/cluster-id.ts), if recorded. */
+  clusterId(): string | undefined {
+    return this.meta.get('clusterId') as string | undefined;
+  }
+
   // ---- writes (each one transaction, resolved once flushed) -----------------------------------
+
+  /** Records the cluster id; resolves once durable. */
+  saveClusterId(id: string): Promise<void> {
+    return this.write(() => {
+      this.meta.put('clusterId', id);
+    });
+  }
 
   persist(w: PersistWrite): Promise<void> {
     return this.write(() => {

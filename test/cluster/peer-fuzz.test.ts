@@ -76,6 +76,7 @@ describe('peer port fuzz', { timeout: 180_000 }, () => {
   it('random schema-valid batches with the token keep every node up', async () => {
     await c.bootstrap(ids);
     await c.leader(ids);
+    const cluster = c.clusterId(ids);
     const r = new SeededRand(Number(process.env.FUZZ_SEED ?? 9));
     const status = new Map<number, number>();
     for (let round = 0; round < 150; round++) {
@@ -84,7 +85,7 @@ describe('peer port fuzz', { timeout: 180_000 }, () => {
           const batch = Array.from({ length: 1 + r.int(4) }, () => randomMessage(r, to));
           const res = await fetch(`http://127.0.0.1:${c.nodes.get(to)!.peerPort}/raft/messages`, {
             method: 'POST',
-            headers: { 'content-type': 'application/msgpack', 'x-muster-token': c.token },
+            headers: { 'content-type': 'application/msgpack', 'x-muster-token': c.token, 'x-muster-cluster': cluster },
             body: Buffer.from(encodeBatch(batch)),
           });
           await res.arrayBuffer();
