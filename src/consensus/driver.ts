@@ -503,7 +503,7 @@ export class RaftNode {
       size: image.length,
       checksum: crc32(image),
     };
-    await o.storage.saveSnapshot(meta, image);
+    await o.storage.saveSnapshot(meta, image, this.core.pinnedImages()); // images in transfer stay
     await o.storage.compact(Math.max(0, index - (o.keepEntries ?? 0)));
     this.lastSnapshotIndex = index;
     this.log.debug({ node: this.id, index, term, bytes: image.length }, 'snapshot taken');

@@ -56,9 +56,12 @@ function replaceFrom(s: MemRaftState, entries: readonly Entry[]): void {
   for (let i = k; i < entries.length; i++) s.entries.push(entries[i]!);
 }
 
-function keepImage(s: MemRaftState, id: string, image: Uint8Array): void {
-  s.images.set(id, image);
-  while (s.images.size > SNAPSHOT_IMAGES_KEPT) s.images.delete(s.images.keys().next().value!);
+function keepImage(s: MemRaftState, id: string, image: Uint8Array, pinned: readonly string[] = []): void {
+  s.images.delete(id);
+  s.images.set(id, image); // newest last
+  const ids = [...s.images.keys()];
+  const recent = new Set(ids.slice(-SNAPSHOT_IMAGES_KEPT));
+  for (const x of ids) if (!recent.has(x) && !pinned.includes(x)) s.images.delete(x);
 }
 
 /** Applies one persist to a MemRaftState (also used by checkers to mirror what another storage made durable). */
@@ -147,10 +150,11 @@ export class MemoryStorage implements Storage {
   persist(w: PersistWrite): Promise<void> {
     return this.disk.write((d) => applyWrite(d.raft, w));
   }
-  saveSnapshot(meta: SnapshotMeta, image: Uint8Array): Promise<void> {
+  saveSnapshot(meta: SnapshotMeta, image: Uint8Array, pinned: readonly string[] = []): Promise<void> {
+    const pins = [...pinned];
     return this.disk.write((d) => {
       if (d.raft.snap && d.raft.snap.index >= meta.index) return;
-      keepImage(d.raft, meta.id, image);
+      keepImage(d.raft, meta.id, image, pins);
       d.raft.snap = meta;
     });
   }

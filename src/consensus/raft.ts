@@ -15,7 +15,7 @@ import { quorumSize, voteResult, VoteResult } from './quorum.ts';
 import { ReadOnly } from './read-only.ts';
 import { stepCandidate } from './step-candidate.ts';
 import { stepFollower } from './step-follower.ts';
-import { bcastAppend, bcastHeartbeat, maybeCommit, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
+import { abandonStalledSnapshots, bcastAppend, bcastHeartbeat, maybeCommit, pinnedImages, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
 import {
   EntryType,
   MessageType,
@@ -319,6 +319,7 @@ export class RaftCore {
         for (const pr of this.prs.values()) if (pr.id !== this.id) pr.recentActive = false;
       }
     }
+    abandonStalledSnapshots(this);
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       bcastHeartbeat(this);
@@ -456,6 +457,11 @@ export class RaftCore {
   }
 
   // ---- snapshots ----------------------------------------------------------------------------
+
+  /** Leader: ids of the snapshot images in transfer, which the storage must keep (pinned). */
+  pinnedImages(): string[] {
+    return this.role === Role.Leader ? pinnedImages(this) : [];
+  }
 
   /** Installs a fully received, verified snapshot (follower). */
   installSnapshot(meta: SnapshotMeta): void {

@@ -147,7 +147,7 @@ function sendSnapshot(r: RaftCore, pr: Progress): boolean {
   const snap = r.log.storage.snapshot();
   if (!snap) return false;
   if (pr.state !== ProgressState.Snapshot || pr.snapshot!.meta.id !== snap.id) {
-    pr.becomeSnapshot({ meta: snap, acked: 0, sentAt: r.ticks });
+    pr.becomeSnapshot({ meta: snap, acked: 0, sentAt: r.ticks, progressAt: r.ticks });
   }
   return sendChunk(r, pr);
 }
@@ -160,7 +160,7 @@ function sendChunk(r: RaftCore, pr: Progress): boolean {
   if (!data) {
     const snap = r.log.storage.snapshot();
     if (!snap || snap.id === t.meta.id) return false;
-    pr.becomeSnapshot({ meta: snap, acked: 0, sentAt: r.ticks });
+    pr.becomeSnapshot({ meta: snap, acked: 0, sentAt: r.ticks, progressAt: r.ticks });
     t = pr.snapshot!;
     len = Math.min(r.cfg.snapshotChunkBytes, snap.size);
     data = r.log.storage.readSnapshotChunk(snap.id, 0, len);
@@ -175,6 +175,25 @@ function sendChunk(r: RaftCore, pr: Progress): boolean {
     snap: { meta, offset: t.acked, done: t.acked + data.length >= meta.size, data },
   });
   return true;
+}
+
+/** A transfer without progress for this many election timeouts is abandoned (its image unpinned). */
+export const SNAPSHOT_STALL_ELECTIONS = 5;
+
+/** The ids of the images being sent (kept by the storage until their transfers end). */
+export function pinnedImages(r: RaftCore): string[] {
+  const ids: string[] = [];
+  for (const pr of r.prs.values()) if (pr.state === ProgressState.Snapshot && pr.snapshot) ids.push(pr.snapshot.meta.id);
+  return ids;
+}
+
+/** On each leader tick: abandons transfers that made no progress for SNAPSHOT_STALL_ELECTIONS
+ * election timeouts (a follower down or cut off), so no image stays pinned for ever. */
+export function abandonStalledSnapshots(r: RaftCore): void {
+  const limit = SNAPSHOT_STALL_ELECTIONS * r.cfg.electionTicks;
+  for (const pr of r.prs.values()) {
+    if (pr.state === ProgressState.Snapshot && pr.snapshot && r.ticks - pr.snapshot.progressAt >= limit) pr.abandonSnapshot();
+  }
 }
 
 /** A chunk not acknowledged for half an election timeout is sent again (it may have been lost). */
@@ -206,6 +225,7 @@ function handleSnapResp(r: RaftCore, pr: Progress, m: Message): void {
     t.acked = 0; // mismatch on the follower: restart the transfer at offset 0
     sendChunk(r, pr);
   } else if (m.offset !== undefined && m.offset !== t.acked) {
+    if (m.offset > t.acked) t.progressAt = r.ticks;
     t.acked = Math.min(m.offset, t.meta.size); // resume from what the follower holds durably
     sendChunk(r, pr);
   }

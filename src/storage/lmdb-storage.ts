@@ -159,14 +159,14 @@ export class LmdbStorage implements Storage {
     });
   }
 
-  saveSnapshot(meta: SnapshotMeta, image: Uint8Array): Promise<void> {
+  saveSnapshot(meta: SnapshotMeta, image: Uint8Array, pinned: readonly string[] = []): Promise<void> {
     return this.write(() => {
       if (this.m.snap && this.m.snap.index >= meta.index) return;
       for (let off = 0; off < image.length || off === 0; off += IMAGE_CHUNK) {
         this.images.put([meta.id, off], image.subarray(off, Math.min(image.length, off + IMAGE_CHUNK)));
         if (image.length === 0) break;
       }
-      this.keepImage(meta.id);
+      this.keepImage(meta.id, pinned);
       this.setMeta('snap', meta);
     });
   }
@@ -230,11 +230,14 @@ export class LmdbStorage implements Storage {
     this.setMeta('hs', { ...this.m.hs, commit: Math.max(this.m.hs.commit, meta.index) });
   }
 
-  private keepImage(id: string): void {
+  /** `id` becomes the newest image; older ones stay if among the newest kept or pinned. */
+  private keepImage(id: string, pinned: readonly string[] = []): void {
     const ids = this.m.images.filter((x) => x !== id);
     ids.push(id);
-    while (ids.length > SNAPSHOT_IMAGES_KEPT) this.dropImage(ids.shift()!);
-    this.setMeta('images', ids);
+    const recent = new Set(ids.slice(-SNAPSHOT_IMAGES_KEPT));
+    const kept = ids.filter((x) => recent.has(x) || pinned.includes(x));
+    for (const x of ids) if (!kept.includes(x)) this.dropImage(x);
+    this.setMeta('images', kept);
   }
 
   private dropStaged(): void {

@@ -216,7 +216,7 @@ export class Scenario {
       size: image.length,
       checksum: crc32(image),
     };
-    void n.storage.saveSnapshot(meta, image);
+    void n.storage.saveSnapshot(meta, image, n.core.pinnedImages());
     void n.storage.compact(index - keep);
     return meta;
   }

@@ -111,6 +111,24 @@ export function storageContract(f: StorageFactory): void {
       assert.deepEqual(s.entries(5, 7, 1 << 20).map((e) => e.index), [5, 6]);
     });
 
+    it('keeps a pinned image (in transfer) however many snapshots follow, and drops it once unpinned', async () => {
+      const s = await f.make();
+      await s.persist({ entries: range(1, 10, 1), ...noSnap });
+      const snap = async (index: number, pinned: string[]) => {
+        const { meta, bytes } = image(`image at ${index}`);
+        const m = { ...meta, id: `img-${index}`, index, term: 1 };
+        await s.saveSnapshot(m, bytes, pinned);
+        return m.id;
+      };
+      const sent = await snap(2, []);
+      for (const i of [4, 6, 8]) await snap(i, [sent]);
+      assert.ok(s.readSnapshotChunk(sent, 0, 4), 'the image in transfer is still readable');
+      assert.equal(s.readSnapshotChunk('img-4', 0, 4), undefined, 'an unpinned older image is dropped');
+      assert.ok(s.readSnapshotChunk('img-6', 0, 4) && s.readSnapshotChunk('img-8', 0, 4), 'the newest two are kept');
+      await snap(10, []);
+      assert.equal(s.readSnapshotChunk(sent, 0, 4), undefined, 'unpinned: dropped at the next snapshot');
+    });
+
     it('a discard drops a partial image', async () => {
       const s = await f.make();
       const { meta, bytes } = image('partial');
