@@ -91,7 +91,7 @@ export class RaftNode {
   private halted = false;
   /** A persist is in flight with messages waiting for it (observable for fault injection). */
   persistingWithMessages = false;
-  private readonly waiters = new Waiters();
+  private readonly waiters: Waiters;
   private promotions: Promotion[] = [];
   private snapshotWaiters: ((m: SnapshotMeta | undefined) => void)[] = [];
   private transfers: { to: NodeId; deadline: number; resolve: () => void; reject: (e: ConsensusError) => void }[] = [];
@@ -107,6 +107,7 @@ export class RaftNode {
     this.id = opts.id;
     this.tickMs = opts.tickMs ?? 100;
     this.log = opts.logger ?? silent;
+    this.waiters = new Waiters(opts.raft?.mutations?.outcomeByIndexOnly === true);
   }
 
   /** Builds the core from durable state and starts ticking. If the state machine is behind the

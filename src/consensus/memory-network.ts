@@ -15,6 +15,10 @@ export interface NetworkFaults {
   /** Delivery delay in ms, uniform in [minDelay, maxDelay]: different delays reorder messages. */
   minDelay: number;
   maxDelay: number;
+  /** Probability a message is held for long, uniform in (maxDelay, longDelayMs] (longer than an
+   * election timeout: a late TimeoutNow, a stale acknowledgement). */
+  longDelay?: number;
+  longDelayMs?: number;
 }
 
 export const perfectNetwork: NetworkFaults = { drop: 0, duplicate: 0, minDelay: 0, maxDelay: 0 };
@@ -28,6 +32,8 @@ export class MemoryNetwork implements Transport {
   onSend: ((m: Message) => void) | undefined;
   sent = 0;
   delivered = 0;
+  /** Messages held for a long delay. */
+  longDelayed = 0;
 
   constructor(
     private readonly rand: Rand,
@@ -57,8 +63,12 @@ export class MemoryNetwork implements Transport {
   }
 
   private deliverLater(m: Message): void {
-    const { minDelay, maxDelay } = this.faults;
-    const delay = minDelay + (maxDelay > minDelay ? this.rand.int(maxDelay - minDelay + 1) : 0);
+    const { minDelay, maxDelay, longDelay = 0, longDelayMs = 0 } = this.faults;
+    let delay = minDelay + (maxDelay > minDelay ? this.rand.int(maxDelay - minDelay + 1) : 0);
+    if (longDelay > 0 && longDelayMs > maxDelay && this.rand.int(1_000_000) < longDelay * 1_000_000) {
+      delay = maxDelay + 1 + this.rand.int(longDelayMs - maxDelay);
+      this.longDelayed++;
+    }
     this.schedule(delay, () => {
       // A partition that starts while a message is in flight drops it too.
       if (this.blocked.has(`${m.from}>${m.to}`)) return;

@@ -24,6 +24,21 @@ export interface Mutations {
   grantVoteAfterRestart?: boolean;
   /** Serve lease reads during a transfer and after a TimeoutNow left (issue 9, bug 2). */
   leaseNotEndedOnTransfer?: boolean;
+  /** Serve ReadIndex without the confirming heartbeat round. */
+  readIndexWithoutRound?: boolean;
+  /** Confirm a read by acknowledgements of a round sent before the read arrived. */
+  readConfirmedByEarlierRound?: boolean;
+  /** Count learners toward the commit quorum. */
+  learnersCountInQuorum?: boolean;
+  /** A follower commits to min(leaderCommit, its last index) instead of the last entry matched. */
+  followerCommitToLastIndex?: boolean;
+  /** The leader counts its own unpersisted entries toward the quorum. */
+  leaderCountsUndurable?: boolean;
+  /** A truncating append does not withdraw acknowledgements of the truncated entries that have
+   * not left yet. */
+  noAckWithdrawalOnTruncate?: boolean;
+  /** Proposal outcomes matched by index alone (driver). */
+  outcomeByIndexOnly?: boolean;
 }
 
 export interface RaftConfig {

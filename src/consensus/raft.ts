@@ -258,6 +258,7 @@ export class RaftCore {
   private appendEntries(entries: Entry[]): void {
     this.log.append(entries);
     this.pendingBcast = true;
+    if (this.mut.leaderCountsUndurable && this.prs.get(this.id)?.maybeUpdate(this.log.lastIndex())) maybeCommit(this);
   }
 
   /** Requests a read index for `context`; the answer arrives as a ReadState in a Ready. */

@@ -61,10 +61,10 @@ function handleAppend(r: RaftCore, m: Message): void {
       return;
     }
     const truncatedFrom = r.log.maybeAppend(entries);
-    if (truncatedFrom > 0) withdrawAcks(r, truncatedFrom);
+    if (truncatedFrom > 0 && !r.mut.noAckWithdrawalOnTruncate) withdrawAcks(r, truncatedFrom);
     const lastNew = prev + entries.length;
     // Commit only up to the last entry just matched: beyond it our log may still differ.
-    r.log.commitTo(Math.min(m.commit ?? 0, lastNew));
+    r.log.commitTo(Math.min(m.commit ?? 0, r.mut.followerCommitToLastIndex ? r.log.lastIndex() : lastNew));
     r.sendPersisted({ type: MessageType.AppResp, to: m.from, term: r.term, index: lastNew });
     return;
   }

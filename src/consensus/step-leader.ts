@@ -90,7 +90,7 @@ export function findConflictByTerm(r: RaftCore, index: number, term: number): nu
  * advanced.
  */
 export function maybeCommit(r: RaftCore): boolean {
-  const mci = committedIndex(r.conf.voters, (id) => r.prs.get(id)?.match ?? 0);
+  const mci = committedIndex(r.mut.learnersCountInQuorum ? [...r.conf.voters, ...r.conf.learners] : r.conf.voters, (id) => r.prs.get(id)?.match ?? 0);
   if (mci <= r.log.committed) return false;
   if (r.log.term(mci) !== r.term && !r.mut.commitPrevTermByCount) return false;
   r.log.commitTo(mci);
@@ -244,11 +244,11 @@ export function serveRead(r: RaftCore, from: NodeId, context: string): void {
     answerRead(r, from, context, index, false);
     return;
   }
-  if (leaseValid(r)) {
-    answerRead(r, from, context, index, true);
+  if (leaseValid(r) || r.mut.readIndexWithoutRound) {
+    answerRead(r, from, context, index, !r.mut.readIndexWithoutRound);
     return;
   }
-  const seq = bcastHeartbeat(r);
+  const seq = bcastHeartbeat(r) - (r.mut.readConfirmedByEarlierRound ? 1 : 0);
   r.readOnly.pending.push({ from, context, index, seq });
 }
 

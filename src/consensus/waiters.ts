@@ -43,6 +43,9 @@ interface ReadWaiter {
 export const RECENT_RESULTS = 4096;
 
 export class Waiters {
+  /** @param byIndexOnly the test-only mutation outcomeByIndexOnly: match outcomes by index alone. */
+  constructor(private readonly byIndexOnly = false) {}
+
   /** Proposals made here, by index (at most one per index: this node appended it). */
   private proposals = new Map<number, EntryWaiter>();
   /** Entries forwarded to the leader, waited for here (index → waiters). */
@@ -75,7 +78,7 @@ export class Waiters {
     this.recent.set(index, { term, result });
     if (this.recent.size > RECENT_RESULTS) this.recent.delete(this.recent.keys().next().value!);
     const settle = (w: EntryWaiter) => {
-      if (w.term === term) w.resolve({ index, term, result });
+      if (w.term === term || this.byIndexOnly) w.resolve({ index, term, result });
       else w.reject(new ConsensusError('SUPERSEDED', `entry ${index} of term ${term} was applied instead of term ${w.term}`));
     };
     const ws = this.forwarded.get(index);

@@ -39,6 +39,13 @@ export class Checker {
   private durableApplied = new Map<NodeId, number>();
   /** Completed reads: the highest applied index served. */
   maxReadServed = 0;
+  /** Log matching: entry (index/term) → the term of the entry before it, as first written. */
+  private prevTermOf = new Map<string, number>();
+  /** Match never decreases within a term: "leader:term:follower" → match. */
+  private matchSeen = new Map<string, number>();
+  /** The term of the entry at `index` in the log of the leader of `term`, while it still leads
+   * that term (undefined when unknown). Set by the cluster. */
+  leaderLogTerm: (term: number, index: number) => number | undefined = () => undefined;
 
   fail(msg: string): void {
     if (this.violations.length < 20) this.violations.push(msg);
@@ -70,6 +77,11 @@ export class Checker {
           const i = m.index!;
           if (i > durable.prevIndex + durable.entries.length) {
             this.fail(`durability: ${m.from} acknowledged entry ${i} before it was durable`);
+          } else {
+            // The acknowledgement claims the leader's entry at i, not just a log that long.
+            const want = this.leaderLogTerm(m.term, i);
+            const have = termAt(durable, i);
+            if (want !== undefined && have !== want) this.fail(`durability: ${m.from} acknowledged entry ${i} of term ${want} to the term-${m.term} leader but durably holds ${i}/${have}`);
           }
         }
         break;
@@ -90,9 +102,26 @@ export class Checker {
 
   // ---- logs ---------------------------------------------------------------------------------
 
-  /** Before a persist: no committed entry is overwritten with another or truncated away. */
+  /** Before a persist: no committed entry is overwritten with another or truncated away; every
+   * entry written follows the same entry as wherever else it was written (log matching). */
   onPersist(node: NodeId, w: PersistWrite, before: MemRaftState, core: RaftCore): { truncated: boolean } {
     let truncated = false;
+    const install = w.snapshotOps.find((o) => o.op === 'install');
+    const termBefore = (i: number): number | undefined => {
+      if (install && install.op === 'install') {
+        if (i === install.meta.index) return install.meta.term;
+        if (i < install.meta.index || i > install.keepTo) return undefined;
+      }
+      return termAt(before, i);
+    };
+    w.entries.forEach((e, k) => {
+      const prev = k > 0 ? w.entries[k - 1]!.term : termBefore(e.index - 1);
+      if (prev === undefined || e.index === 1) return;
+      const key = `${e.index}/${e.term}`;
+      const first = this.prevTermOf.get(key);
+      if (first === undefined) this.prevTermOf.set(key, prev);
+      else if (first !== prev) this.fail(`log matching: ${node} writes ${key} after an entry of term ${prev}; elsewhere ${key} follows term ${first}`);
+    });
     if (w.entries.length > 0) {
       const first = w.entries[0]!.index;
       const oldLast = before.prevIndex + before.entries.length;
@@ -182,6 +211,35 @@ export class Checker {
     this.durableApplied.set(node, durableApplied);
   }
 
+  /**
+   * A leader's commit index is held durably by a quorum of its voters (what "committed" means);
+   * `durableOf` gives a node's durable Raft state. Checked when the leader's commit advances.
+   */
+  checkCommitQuorum(node: NodeId, core: RaftCore, durableOf: (id: NodeId) => MemRaftState | undefined): void {
+    const c = core.log.committed;
+    const t = core.log.term(c);
+    if (t === undefined) return;
+    let holders = 0;
+    for (const v of core.conf.voters) {
+      const d = durableOf(v);
+      if (!d) continue;
+      if (c <= d.prevIndex ? d.snap !== undefined && d.snap.index >= c : termAt(d, c) === t) holders++;
+    }
+    if (holders < Math.floor(core.conf.voters.length / 2) + 1) {
+      this.fail(`commit quorum: leader ${node} of term ${core.term} committed ${c}/${t}, held durably by ${holders} of its ${core.conf.voters.length} voters`);
+    }
+  }
+
+  /** Progress: a leader's match for a follower never decreases within its term. */
+  checkMatch(node: NodeId, core: RaftCore): void {
+    for (const [id, pr] of core.prs) {
+      const k = `${node}:${core.term}:${id}`;
+      const prev = this.matchSeen.get(k) ?? 0;
+      if (pr.match < prev) this.fail(`match decreased: leader ${node} of term ${core.term} lowered ${id}'s match ${prev} -> ${pr.match}`);
+      this.matchSeen.set(k, pr.match);
+    }
+  }
+
   /** A restarted node starts a new volatile life: only durable state must be monotonic. */
   restarted(node: NodeId): void {
     this.lastCommit.delete(node);
@@ -237,7 +295,9 @@ export class Checker {
     if (outcome === 'committed') {
       const at = this.applied[index!];
       if (!at || at.id !== id || at.term !== term) this.fail(`proposal ${id} reported committed at ${index}/${term}, but that index holds ${at?.id}/${at?.term}`);
-    } else if (outcome === 'DROPPED' || outcome === 'SUPERSEDED') {
+    } else if (outcome !== 'pending' && outcome !== 'UNKNOWN' && outcome !== 'TIMEOUT') {
+      // Every other outcome (NOT_LEADER, DROPPED, SUPERSEDED, SHUTTING_DOWN, INVALID, ...) is a
+      // definite failure: the write must never commit.
       const at = this.appliedIds.get(id);
       if (at !== undefined) this.fail(`proposal ${id} reported ${outcome} but committed at ${at}`);
     }

@@ -5,6 +5,7 @@
 
 import type { Mutations } from '../../src/consensus/raft.ts';
 import { emptyStats, type SimStats } from './cluster.ts';
+import { MUTATIONS } from './mutations.ts';
 import { runSeed } from './run.ts';
 
 function parse(argv: string[]): Record<string, string | true> {
@@ -28,7 +29,6 @@ function int(v: string | true | undefined, name: string, dflt: number): number {
   return n;
 }
 
-const MUTATIONS = ['commitPrevTermByCount', 'voteBeforePersist', 'skipHeartbeatCommitClamp', 'confChangeBeforeTermCommit', 'readIndexBeforeNoop'];
 
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   if (nodesArg !== undefined && nodesArg !== 3 && nodesArg !== 5) throw new Error('--nodes must be 3 or 5');
   const mutations: Mutations = {};
   if (typeof args.mutation === 'string') {
-    if (!MUTATIONS.includes(args.mutation)) throw new Error(`--mutation must be one of ${MUTATIONS.join(', ')}`);
+    if (!(MUTATIONS as string[]).includes(args.mutation)) throw new Error(`--mutation must be one of ${MUTATIONS.join(', ')}`);
     (mutations as Record<string, boolean>)[args.mutation] = true;
   }
   const tty = process.stderr.isTTY && !process.env.CI;

@@ -2,7 +2,8 @@
 // pauses, partitions, message faults, membership changes, leader transfers) followed by a healing
 // phase in which liveness must hold. Every random choice comes from the seed.
 
-import type { ConsensusError } from '../../src/consensus/errors.ts';
+import { ConsensusError } from '../../src/consensus/errors.ts';
+import { Proposer } from '../../src/consensus/proposer.ts';
 import type { Mutations } from '../../src/consensus/raft.ts';
 import { SeededRand } from '../../src/consensus/rand.ts';
 import type { NodeId } from '../../src/consensus/types.ts';
@@ -50,16 +51,28 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     maxClockDrift: 0.1,
     mutations: ro.mutations ?? {},
   };
+  const electionMs = opts.electionTicks * opts.tickMs;
   const baseFaults = () => ({
     drop: rand.pick([0, 0.01, 0.05, 0.15]),
     duplicate: rand.pick([0, 0.02, 0.05]),
     minDelay: 1,
     maxDelay: rand.pick([2, 8, 20, 40]),
+    // Messages held longer than an election timeout (a late TimeoutNow, a stale acknowledgement).
+    longDelay: rand.pick([0, 0, 0.01, 0.05]),
+    longDelayMs: electionMs * rand.pick([2, 4]),
   });
   // Leader churn in a third of the seeds (see below); its appends carry one entry each, so old
   // entries and a new leader's empty entry travel apart.
   const churn = rand.chance(1 / 3);
   if (churn) opts.maxEntriesPerMsg = 1;
+  // A fault profile per seed: which faults and requests dominate (each still draws every fault).
+  //   mixed: as before, new faults at low rates; reads: read-heavy, reads aimed at nodes that
+  //   believe they lead, leaders isolated, long message delays; lease: leases on, targeted lease
+  //   attacks (a voter restarted behind an isolated leader, a transfer whose sender is cut off);
+  //   disk: slow disks and leader churn (big group-commit batches, acknowledgements racing).
+  const profile = rand.pick(['mixed', 'mixed', 'reads', 'lease', 'disk'] as const);
+  if (profile === 'lease') opts.leaseReads = true;
+  if (profile === 'disk') opts.diskMaxMs = rand.pick([3, 6]);
   const checker = new Checker();
   const sim = new SimCluster(seed, rand, opts, checker, baseFaults(), ro.trace === true);
   const ids = Array.from({ length: ro.nodes }, (_, i) => `n${i + 1}`);
@@ -81,11 +94,63 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     return [...c.voters, ...c.learners];
   };
 
-  const propose = (target: SimNode, id: string): ProposalRecord => {
+  /**
+   * A forwarded proposal from `via` to `leader` (ForwardFn) over the simulated network: refused
+   * at once when the leader is down (nothing sent: NOT_LEADER); the request or the answer may be
+   * lost (partition, drop, a crash in between), and then the caller learns UNKNOWN at its deadline.
+   */
+  const forwardFrom = (via: SimNode) => (leader: NodeId, data: Uint8Array, timeoutMs: number) =>
+    new Promise<{ index: number; term: number }>((resolve, reject) => {
+      const L = sim.nodes.get(leader);
+      if (!L || !L.up) return reject(new ConsensusError('NOT_LEADER', `leader ${leader} refused the connection`, { leader }));
+      let done = false;
+      const settle = (f: () => void) => {
+        if (!done) {
+          done = true;
+          f();
+        }
+      };
+      const life = via.incarnation;
+      const alive = () => via.up && via.incarnation === life;
+      sim.clock.after(timeoutMs, () => alive() && settle(() => reject(new ConsensusError('UNKNOWN', `no answer from leader ${leader}`, { leader }))));
+      const lost = (from: NodeId, to: NodeId) => sim.net.isBlocked(from, to) || rand.chance(sim.net.faults.drop);
+      const hop = () => 1 + rand.int(Math.max(1, sim.net.faults.maxDelay));
+      const driver = L.driver!;
+      sim.clock.after(hop(), () => {
+        if (lost(via.id, leader) || !L.up || L.driver !== driver) return;
+        const answer = (f: () => void) =>
+          sim.clock.after(hop(), () => {
+            if (!lost(leader, via.id) && alive()) settle(f);
+          });
+        sim.whenRunning(L, () =>
+          driver.propose(data, timeoutMs).then(
+            (c) => answer(() => resolve({ index: c.index, term: c.term })),
+            (e: ConsensusError) => answer(() => reject(e)),
+          ),
+        );
+      });
+    });
+
+  const propose = (target: SimNode, id: string, forwarded = rand.chance(0.35)): ProposalRecord => {
     const rec: ProposalRecord = { id, outcome: 'pending' };
     proposals.push(rec);
     const data = encodeCommand({ id, key: `k${rand.int(8)}`, value: id });
-    target.driver!.propose(data).then(
+    // A third of the proposals enter at any node through the Proposer (the server's code):
+    // forwarded to the leader, retried with the same request id, waited for locally.
+    const via = forwarded ? any(sim.running()) : undefined;
+    const attempt = via
+      ? new Proposer({
+          raft: via.driver!,
+          forward: forwardFrom(via),
+          timer: via.timer!,
+          retryMs: opts.tickMs,
+          onAttempt: (kind, n) => {
+            if (kind === 'forward') sim.stats.forwardedProposals++;
+            if (n > 1) sim.stats.retriedRequestIds++;
+          },
+        }).propose(data, 20 * electionMs)
+      : target.driver!.propose(data);
+    attempt.then(
       (c) => {
         rec.outcome = 'committed';
         rec.index = c.index;
@@ -98,6 +163,12 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       },
     );
     return rec;
+  };
+
+  /** A node that believes it leads but is not the newest leader (a deposed, isolated leader). */
+  const believer = (): SimNode | undefined => {
+    const L = sim.leader();
+    return any(sim.running().filter((n) => n.driver!.core.role === 'leader' && n !== L));
   };
 
   const read = (n: SimNode) => {
@@ -140,7 +211,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     const running = sim.running();
     const down = [...sim.nodes.values()].filter((n) => !n.up && !n.retired);
     const L = sim.leader();
-    switch (rand.int(12)) {
+    switch (rand.int(18)) {
       case 0:
       case 1: {
         const n = rand.chance(0.4) && L ? L : any(running);
@@ -199,7 +270,82 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         // Replace the leader: add a node, then remove the leader (leadership moves first).
         if (L) addNode(() => removeNode(L.id, 5));
         break;
+      case 12: {
+        // Graceful stop (SIGTERM), restarted later like a crashed node.
+        const n = rand.chance(0.5) && L ? L : any(running);
+        if (n) sim.stop(n);
+        break;
+      }
+      case 13: {
+        // A restart within milliseconds of a crash.
+        const n = rand.chance(0.4) && L ? L : any(running);
+        if (n) {
+          sim.crash(n);
+          sim.stats.fastRestarts++;
+          sim.clock.after(rand.int(4), () => !n.up && !n.retired && sim.start(n, ids));
+        }
+        break;
+      }
+      case 14: {
+        const n = rand.chance(0.5) && L ? L : any(running);
+        if (n) sim.slowDisk(n, 10 + rand.int(40), 50 + rand.int(500));
+        break;
+      }
+      case 15:
+        sim.net.faults = { ...sim.net.faults, longDelay: rand.pick([0.02, 0.1]), longDelayMs: electionMs * rand.pick([2, 4]) };
+        break;
+      case 16:
+        if (L && opts.leaseReads) leaseAttackRestart(L);
+        break;
+      case 17:
+        if (L) transferThenCutOff(L);
+        break;
     }
+  };
+
+  /** Reads at `n` every few ms for `forMs` (a leader that may be deposed without knowing it). */
+  const readBurst = (n: SimNode, forMs: number) => {
+    for (let t = 0; t < forMs; t += 2 + rand.int(6)) sim.clock.after(t, () => n.up && !n.paused && read(n));
+  };
+
+  /**
+   * Bug 1's sequence: C is cut off from leader A; B keeps acknowledging A's rounds; then A is
+   * cut off from everyone and B restarts at once. Only B's restart rule stops C from winning
+   * (with B's vote) while A still serves reads from its lease. Writes go to whoever leads.
+   */
+  const leaseAttackRestart = (A: SimNode) => {
+    const others = A.driver!.core.conf.voters.filter((v) => v !== A.id).map((v) => sim.nodes.get(v)).filter((n): n is SimNode => !!n?.up);
+    if (others.length < 2) return;
+    const [B, C] = [others[0]!, others[1]!];
+    sim.net.cut(A.id, C.id);
+    sim.net.cut(C.id, A.id);
+    sim.log(() => `LEASE ATTACK (restart): cut ${A.id}-${C.id}, then isolate ${A.id}, restart ${B.id}`);
+    sim.clock.after(rand.int(3 * electionMs), () => {
+      sim.net.isolate(A.id, [...sim.nodes.keys()]);
+      if (B.up) {
+        sim.crash(B);
+        sim.stats.fastRestarts++;
+        sim.clock.after(rand.int(3), () => !B.up && !B.retired && sim.start(B, ids));
+      }
+      readBurst(A, electionMs);
+      for (let t = 0; t < electionMs; t += 5) sim.clock.after(t, () => { const N = sim.leader(); if (N && N !== A) propose(N, `p${propSeq++}`, false); });
+      sim.clock.after(2 * electionMs + rand.int(electionMs), () => sim.net.heal());
+    });
+  };
+
+  /** A transfer, with the old leader cut off right after it sent TimeoutNow (or before a late one
+   * arrives); it keeps serving reads as long as it believes it may. */
+  const transferThenCutOff = (A: SimNode) => {
+    const to = any(A.driver!.core.conf.voters.filter((v) => v !== A.id));
+    if (!to) return;
+    A.driver!.transferLeader(to).then(() => sim.stats.transfers++, () => {});
+    sim.log(() => `TRANSFER ${A.id} -> ${to}, then cut ${A.id} off`);
+    sim.clock.after(rand.int(2 * electionMs), () => {
+      sim.net.isolate(A.id, [...sim.nodes.keys()]);
+      readBurst(A, electionMs);
+      for (let t = 0; t < electionMs; t += 5) sim.clock.after(t, () => { const N = sim.leader(); if (N && N !== A) propose(N, `p${propSeq++}`, false); });
+      sim.clock.after(2 * electionMs + rand.int(electionMs), () => sim.net.heal());
+    });
   };
 
   // Leader churn (a third of the seeds): a new leader is soon crashed or cut off, so that it
@@ -228,15 +374,30 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       }
       const r = rand.next();
       const L = sim.leader();
-      if (r < 0.5) {
+      const [pWrite, pRead] = profile === 'reads' ? [0.3, 0.72] : profile === 'lease' ? [0.4, 0.75] : [0.5, 0.72];
+      if (profile !== 'mixed' && rand.chance(0.05)) {
+        // The profile's signature fault.
+        if (profile === 'reads' && L) {
+          sim.net.isolate(L.id, [...sim.nodes.keys()]);
+          readBurst(L, 2 * electionMs);
+          sim.clock.after(2 * electionMs + rand.int(2 * electionMs), () => sim.net.heal());
+        } else if (profile === 'lease' && L) {
+          if (rand.chance(0.5)) leaseAttackRestart(L);
+          else transferThenCutOff(L);
+        } else if (profile === 'disk') {
+          const n = rand.chance(0.6) && L ? L : any(sim.running());
+          if (n) sim.slowDisk(n, 10 + rand.int(40), 100 + rand.int(500));
+        }
+      }
+      if (r < pWrite) {
         // Mostly the current leader; sometimes any node that believes it leads (a deposed leader
         // appends entries it cannot replicate: the divergent logs of Figure 8), or any node.
         const believers = sim.running().filter((n) => n.driver!.core.role === 'leader');
         const x = rand.next();
         const target = x < 0.6 ? L : x < 0.85 ? any(believers) : any(sim.running());
         if (target) propose(target, `p${propSeq++}`);
-      } else if (r < 0.72) {
-        const n = any(sim.running());
+      } else if (r < pRead) {
+        const n = (profile !== 'mixed' && rand.chance(0.3) ? believer() : undefined) ?? any(sim.running());
         if (n) read(n);
       } else fault();
       nextAction();
@@ -250,11 +411,21 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     sim.net.heal();
     sim.net.faults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 };
     for (const n of sim.nodes.values()) {
+      n.slowUntil = 0;
       if (n.paused) sim.resume(n);
       if (!n.up && !n.retired) sim.start(n, ids);
     }
-    sim.log(() => 'HEALED: liveness phase');
-    const electionMs = opts.electionTicks * opts.tickMs;
+    sim.log(() => 'HEALED: liveness phase, writes continue');
+    // Liveness while writes continue, not only once they stop.
+    let healing = true;
+    const writeLoad = () =>
+      sim.clock.after(5 + rand.int(20), () => {
+        if (!healing) return;
+        const L = sim.leader();
+        if (L) propose(L, `bg${propSeq++}`);
+        writeLoad();
+      });
+    writeLoad();
     const deadline = sim.clock.now + 60 * electionMs;
     let marker: ProposalRecord | undefined;
     let lastTry = -Infinity;
@@ -278,6 +449,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         }
       }
     }
+    healing = false;
     if (!done && checker.violations.length === 0) {
       const L = sim.leader();
       const state = [...sim.nodes.values()]
@@ -287,6 +459,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       checker.fail(`liveness: no new entry committed and applied by every member within 60 election timeouts after healing (leader ${L?.id ?? 'none'}, marker ${marker?.outcome ?? 'none'}; ${state})`);
     }
   }
+  sim.stats.longDelays = sim.net.longDelayed;
   for (const p of proposals) checker.checkOutcome(p.id, p.outcome, p.index, p.term);
   for (const n of sim.nodes.values()) if (n.up) n.driver!.halt();
   return { seed, nodes: ro.nodes, violations: checker.violations, stats: sim.stats, trace: sim.trace };
