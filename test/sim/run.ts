@@ -17,6 +17,8 @@ export interface RunOptions {
   steps: number;
   mutations?: Mutations;
   trace?: boolean;
+  /** Overrides the fault profile drawn from the seed (exploration). */
+  profile?: 'mixed' | 'reads' | 'lease' | 'disk';
 }
 
 export interface RunResult {
@@ -25,6 +27,8 @@ export interface RunResult {
   violations: string[];
   stats: SimStats;
   trace: string[] | undefined;
+  /** Proposals by outcome (committed, or the error code; pending: never settled). */
+  outcomes: Record<string, number>;
 }
 
 interface ProposalRecord {
@@ -70,7 +74,8 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   //   believe they lead, leaders isolated, long message delays; lease: leases on, targeted lease
   //   attacks (a voter restarted behind an isolated leader, a transfer whose sender is cut off);
   //   disk: slow disks and leader churn (big group-commit batches, acknowledgements racing).
-  const profile = rand.pick(['mixed', 'mixed', 'reads', 'lease', 'disk'] as const);
+  const drawn = rand.pick(['mixed', 'mixed', 'reads', 'lease', 'disk'] as const);
+  const profile = ro.profile ?? drawn;
   if (profile === 'lease') opts.leaseReads = true;
   if (profile === 'disk') opts.diskMaxMs = rand.pick([3, 6]);
   const checker = new Checker();
@@ -228,7 +233,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         const n = rand.chance(0.5) && L ? L : any(running);
         if (n) {
           sim.pause(n);
-          sim.clock.after(20 + rand.int(400), () => sim.resume(n));
+          sim.clock.after(20 + rand.int(400), () => sim.resume(n)); // (resumed at healing anyway)
         }
         break;
       }
@@ -273,7 +278,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       case 12: {
         // Graceful stop (SIGTERM), restarted later like a crashed node.
         const n = rand.chance(0.5) && L ? L : any(running);
-        if (n) sim.stop(n);
+        if (n) sim.stop(n, () => sim.clock.after(20 + rand.int(400), () => !n.up && !n.retired && sim.start(n, ids)));
         break;
       }
       case 13: {
@@ -321,6 +326,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     sim.net.cut(C.id, A.id);
     sim.log(() => `LEASE ATTACK (restart): cut ${A.id}-${C.id}, then isolate ${A.id}, restart ${B.id}`);
     sim.clock.after(rand.int(3 * electionMs), () => {
+      if (!faultPhase) return; // delayed faults fire only while the fault phase lasts
       sim.net.isolate(A.id, [...sim.nodes.keys()]);
       if (B.up) {
         sim.crash(B);
@@ -341,6 +347,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     A.driver!.transferLeader(to).then(() => sim.stats.transfers++, () => {});
     sim.log(() => `TRANSFER ${A.id} -> ${to}, then cut ${A.id} off`);
     sim.clock.after(rand.int(2 * electionMs), () => {
+      if (!faultPhase) return;
       sim.net.isolate(A.id, [...sim.nodes.keys()]);
       readBurst(A, electionMs);
       for (let t = 0; t < electionMs; t += 5) sim.clock.after(t, () => { const N = sim.leader(); if (N && N !== A) propose(N, `p${propSeq++}`, false); });
@@ -378,6 +385,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       if (profile !== 'mixed' && rand.chance(0.05)) {
         // The profile's signature fault.
         if (profile === 'reads' && L) {
+          sim.log(() => `ISOLATE leader ${L.id} (reads at it go on)`);
           sim.net.isolate(L.id, [...sim.nodes.keys()]);
           readBurst(L, 2 * electionMs);
           sim.clock.after(2 * electionMs + rand.int(2 * electionMs), () => sim.net.heal());
@@ -436,7 +444,8 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         const L = sim.leader();
         if (L && sim.clock.now - lastTry > 2 * electionMs) {
           lastTry = sim.clock.now;
-          marker = propose(L, `marker${propSeq++}`);
+          marker = propose(L, `marker${propSeq++}`, false);
+          sim.log(() => `MARKER ${marker!.id} proposed at ${L.id} (term ${L.driver!.core.term})`);
         }
       } else if (marker.outcome === 'committed') {
         const L = sim.leader();
@@ -460,7 +469,9 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     }
   }
   sim.stats.longDelays = sim.net.longDelayed;
+  const outcomes: Record<string, number> = {};
+  for (const p of proposals) outcomes[p.outcome] = (outcomes[p.outcome] ?? 0) + 1;
   for (const p of proposals) checker.checkOutcome(p.id, p.outcome, p.index, p.term);
   for (const n of sim.nodes.values()) if (n.up) n.driver!.halt();
-  return { seed, nodes: ro.nodes, violations: checker.violations, stats: sim.stats, trace: sim.trace };
+  return { seed, nodes: ro.nodes, violations: checker.violations, stats: sim.stats, trace: sim.trace, outcomes };
 }
