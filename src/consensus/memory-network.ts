@@ -27,6 +27,9 @@ export class MemoryNetwork implements Transport {
   private receivers = new Map<NodeId, (m: Message) => void>();
   /** Blocked directions, as "from>to". */
   private blocked = new Set<string>();
+  /** Directions severed for new messages only, "from>to" → first send number blocked: messages
+   * already in flight still arrive (a link cut after they were delivered to the socket). */
+  private severed = new Map<string, number>();
   faults: NetworkFaults;
   /** Observes every message as it is sent (before faults); used by checkers. */
   onSend: ((m: Message) => void) | undefined;
@@ -55,7 +58,7 @@ export class MemoryNetwork implements Transport {
     for (const m of messages) {
       this.sent++;
       this.onSend?.(m);
-      if (this.blocked.has(`${m.from}>${m.to}`)) continue;
+      if (this.blocked.has(`${m.from}>${m.to}`) || this.severed.has(`${m.from}>${m.to}`)) continue;
       if (this.faults.drop > 0 && this.rand.int(1_000_000) < this.faults.drop * 1_000_000) continue;
       this.deliverLater(m);
       if (this.faults.duplicate > 0 && this.rand.int(1_000_000) < this.faults.duplicate * 1_000_000) this.deliverLater(m);
@@ -98,11 +101,20 @@ export class MemoryNetwork implements Transport {
     }
   }
 
+  /** Like isolate, but only for messages sent from now on: those in flight still arrive. */
+  sever(id: NodeId, others: readonly NodeId[]): void {
+    for (const o of others) if (o !== id) {
+      this.severed.set(`${id}>${o}`, this.sent);
+      this.severed.set(`${o}>${id}`, this.sent);
+    }
+  }
+
   heal(): void {
     this.blocked.clear();
+    this.severed.clear();
   }
 
   isBlocked(from: NodeId, to: NodeId): boolean {
-    return this.blocked.has(`${from}>${to}`);
+    return this.blocked.has(`${from}>${to}`) || this.severed.has(`${from}>${to}`);
   }
 }

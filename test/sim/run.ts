@@ -55,20 +55,6 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     maxClockDrift: 0.1,
     mutations: ro.mutations ?? {},
   };
-  const electionMs = opts.electionTicks * opts.tickMs;
-  const baseFaults = () => ({
-    drop: rand.pick([0, 0.01, 0.05, 0.15]),
-    duplicate: rand.pick([0, 0.02, 0.05]),
-    minDelay: 1,
-    maxDelay: rand.pick([2, 8, 20, 40]),
-    // Messages held longer than an election timeout (a late TimeoutNow, a stale acknowledgement).
-    longDelay: rand.pick([0, 0, 0.01, 0.05]),
-    longDelayMs: electionMs * rand.pick([2, 4]),
-  });
-  // Leader churn in a third of the seeds (see below); its appends carry one entry each, so old
-  // entries and a new leader's empty entry travel apart.
-  const churn = rand.chance(1 / 3);
-  if (churn) opts.maxEntriesPerMsg = 1;
   // A fault profile per seed: which faults and requests dominate (each still draws every fault).
   //   mixed: as before, new faults at low rates; reads: read-heavy, reads aimed at nodes that
   //   believe they lead, leaders isolated, long message delays; lease: leases on, targeted lease
@@ -78,6 +64,21 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   const profile = ro.profile ?? drawn;
   if (profile === 'lease') opts.leaseReads = true;
   if (profile === 'disk') opts.diskMaxMs = rand.pick([3, 6]);
+  const electionMs = opts.electionTicks * opts.tickMs;
+  const baseFaults = () => ({
+    drop: profile === 'lease' ? rand.pick([0, 0.01]) : rand.pick([0, 0.01, 0.05, 0.15]),
+    duplicate: rand.pick([0, 0.02, 0.05]),
+    minDelay: 1,
+    // A lease attack plays out within a lease (70 ms): short delays there.
+    maxDelay: profile === 'lease' ? rand.pick([2, 4, 8]) : rand.pick([2, 8, 20, 40]),
+    // Messages held longer than an election timeout (a late TimeoutNow, a stale acknowledgement).
+    longDelay: rand.pick([0, 0, 0.01, 0.05]),
+    longDelayMs: electionMs * rand.pick([2, 4]),
+  });
+  // Leader churn in a third of the seeds (see below); its appends carry one entry each, so old
+  // entries and a new leader's empty entry travel apart.
+  const churn = rand.chance(1 / 3);
+  if (churn) opts.maxEntriesPerMsg = 1;
   const checker = new Checker();
   const sim = new SimCluster(seed, rand, opts, checker, baseFaults(), ro.trace === true);
   const ids = Array.from({ length: ro.nodes }, (_, i) => `n${i + 1}`);
@@ -216,7 +217,11 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     const running = sim.running();
     const down = [...sim.nodes.values()].filter((n) => !n.up && !n.retired);
     const L = sim.leader();
-    switch (rand.int(18)) {
+    // The read and lease profiles draw only mild faults (restarts of down nodes, pauses,
+    // partitions and heals, message faults, transfers, long delays): no crash or membership
+    // change interrupts their signature fault.
+    const kind = profile === 'reads' || profile === 'lease' ? rand.pick([2, 3, 4, 5, 6, 6, 7, 8, 15]) : rand.int(18);
+    switch (kind) {
       case 0:
       case 1: {
         const n = rand.chance(0.4) && L ? L : any(running);
@@ -313,44 +318,73 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     for (let t = 0; t < forMs; t += 2 + rand.int(6)) sim.clock.after(t, () => n.up && !n.paused && read(n));
   };
 
+  /** Writes are held (not proposed) until this virtual time: a lease attack needs the
+   * candidate's log as up to date as the voters'. */
+  let writesHeldUntil = 0;
+  /** Writes at whoever leads now (not the isolated old leader), every 5 ms for `forMs`. */
+  const writeBurst = (A: SimNode, forMs: number) => {
+    for (let t = 0; t < forMs; t += 5) {
+      sim.clock.after(t, () => {
+        const N = sim.leader();
+        if (faultPhase && N && N !== A) propose(N, `p${propSeq++}`, false);
+      });
+    }
+  };
+
   /**
-   * Bug 1's sequence: C is cut off from leader A; B keeps acknowledging A's rounds; then A is
-   * cut off from everyone and B restarts at once. Only B's restart rule stops C from winning
-   * (with B's vote) while A still serves reads from its lease. Writes go to whoever leads.
+   * Bug 1's sequence: C (with enough others to make a quorum with B) is cut off from leader A;
+   * B keeps acknowledging A's rounds; just before C's election timer fires, A is cut off from
+   * everyone and B restarts at once. Only B's restart rule stops C from winning with B's vote
+   * while A still serves reads from its lease. Writes are held until then (C's log must be as
+   * up to date as B's), then go to whoever leads.
    */
   const leaseAttackRestart = (A: SimNode) => {
-    const others = A.driver!.core.conf.voters.filter((v) => v !== A.id).map((v) => sim.nodes.get(v)).filter((n): n is SimNode => !!n?.up);
-    if (others.length < 2) return;
-    const [B, C] = [others[0]!, others[1]!];
-    sim.net.cut(A.id, C.id);
-    sim.net.cut(C.id, A.id);
-    sim.log(() => `LEASE ATTACK (restart): cut ${A.id}-${C.id}, then isolate ${A.id}, restart ${B.id}`);
-    sim.clock.after(rand.int(3 * electionMs), () => {
+    const voters = A.driver!.core.conf.voters;
+    const others = voters.filter((v) => v !== A.id).map((v) => sim.nodes.get(v));
+    if (others.some((n) => !n?.up || n.paused) || others.length < 2) return;
+    const q = Math.floor(voters.length / 2) + 1;
+    const B = others[0]!;
+    const cut = others.slice(1, q) as SimNode[];
+    const C = cut[0]!;
+    for (const x of cut) {
+      sim.net.cut(A.id, x.id);
+      sim.net.cut(x.id, A.id);
+    }
+    // When C's election timer fires (its own ticks, at its clock rate).
+    const c = C.driver!.core;
+    const campaignMs = ((c.randomizedElectionTimeout - c.electionElapsed) * opts.tickMs) / C.rate;
+    const at = Math.max(0, campaignMs - 10 - rand.int(40));
+    writesHeldUntil = sim.clock.now + at + 5;
+    sim.log(() => `LEASE ATTACK (restart): cut ${A.id} from ${cut.map((x) => x.id).join(',')}; in ${at.toFixed(0)} ms isolate ${A.id} and restart ${B.id}`);
+    sim.clock.after(at, () => {
       if (!faultPhase) return; // delayed faults fire only while the fault phase lasts
       sim.net.isolate(A.id, [...sim.nodes.keys()]);
       if (B.up) {
         sim.crash(B);
         sim.stats.fastRestarts++;
-        sim.clock.after(rand.int(3), () => !B.up && !B.retired && sim.start(B, ids));
+        sim.clock.after(rand.int(2), () => !B.up && !B.retired && sim.start(B, ids));
       }
       readBurst(A, electionMs);
-      for (let t = 0; t < electionMs; t += 5) sim.clock.after(t, () => { const N = sim.leader(); if (N && N !== A) propose(N, `p${propSeq++}`, false); });
+      writeBurst(A, electionMs);
       sim.clock.after(2 * electionMs + rand.int(electionMs), () => sim.net.heal());
     });
   };
 
-  /** A transfer, with the old leader cut off right after it sent TimeoutNow (or before a late one
-   * arrives); it keeps serving reads as long as it believes it may. */
+  /**
+   * A transfer whose sender is cut off right after (new messages only: what is in flight still
+   * arrives, late acknowledgements included); it keeps serving reads while it believes it may.
+   */
   const transferThenCutOff = (A: SimNode) => {
     const to = any(A.driver!.core.conf.voters.filter((v) => v !== A.id));
     if (!to) return;
     A.driver!.transferLeader(to).then(() => sim.stats.transfers++, () => {});
-    sim.log(() => `TRANSFER ${A.id} -> ${to}, then cut ${A.id} off`);
-    sim.clock.after(rand.int(2 * electionMs), () => {
+    const delay = rand.chance(0.7) ? rand.int(4) : rand.int(2 * electionMs);
+    sim.log(() => `TRANSFER ${A.id} -> ${to}, then in ${delay} ms sever ${A.id}`);
+    sim.clock.after(delay, () => {
       if (!faultPhase) return;
-      sim.net.isolate(A.id, [...sim.nodes.keys()]);
+      sim.net.sever(A.id, [...sim.nodes.keys()]);
       readBurst(A, electionMs);
-      for (let t = 0; t < electionMs; t += 5) sim.clock.after(t, () => { const N = sim.leader(); if (N && N !== A) propose(N, `p${propSeq++}`, false); });
+      writeBurst(A, electionMs);
       sim.clock.after(2 * electionMs + rand.int(electionMs), () => sim.net.heal());
     });
   };
@@ -358,7 +392,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   // Leader churn (a third of the seeds): a new leader is soon crashed or cut off, so that it
   // leaves entries replicated to some nodes but not others (the logs of Raft's Figure 8).
   let faultPhase = true;
-  if (churn) {
+  if (churn && profile === 'mixed') {
     sim.onNewLeader = (n) => {
       if (!faultPhase || !rand.chance(0.8)) return;
       const after = rand.int(3 * opts.tickMs);
@@ -373,6 +407,8 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
 
   // ---- fault phase ----
   let actions = 0;
+  /** No new signature fault before this virtual time (the last one plays out first). */
+  let quietUntil = 0;
   const nextAction = () => {
     sim.clock.after(1 + rand.int(25), () => {
       if (actions++ >= ro.steps) {
@@ -381,8 +417,11 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       }
       const r = rand.next();
       const L = sim.leader();
-      const [pWrite, pRead] = profile === 'reads' ? [0.3, 0.72] : profile === 'lease' ? [0.4, 0.75] : [0.5, 0.72];
-      if (profile !== 'mixed' && rand.chance(0.05)) {
+      // Writes below pWrite, reads below pRead, random faults above. The profiles keep random
+      // faults rare, so that their signature fault plays out on a working cluster.
+      const [pWrite, pRead] = profile === 'reads' ? [0.35, 0.92] : profile === 'lease' ? [0.45, 0.92] : profile === 'disk' ? [0.6, 0.88] : [0.5, 0.72];
+      if (profile !== 'mixed' && L && sim.clock.now >= quietUntil && rand.chance(0.1)) {
+        quietUntil = sim.clock.now + 5 * electionMs; // one signature fault at a time
         // The profile's signature fault.
         if (profile === 'reads' && L) {
           sim.log(() => `ISOLATE leader ${L.id} (reads at it go on)`);
@@ -398,6 +437,10 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         }
       }
       if (r < pWrite) {
+        if (sim.clock.now < writesHeldUntil) {
+          nextAction();
+          return;
+        }
         // Mostly the current leader; sometimes any node that believes it leads (a deposed leader
         // appends entries it cannot replicate: the divergent logs of Figure 8), or any node.
         const believers = sim.running().filter((n) => n.driver!.core.role === 'leader');
