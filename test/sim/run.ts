@@ -389,6 +389,50 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     });
   };
 
+  /**
+   * The leader A and one follower F are split from the majority, which elects a new leader; A
+   * keeps appending writes (F acknowledges them); F's disk is slow, so when the split heals F
+   * steps A's appends and the new leader's first (truncating) append in one batch.
+   */
+  const minoritySplit = (A: SimNode) => {
+    const voters = A.driver!.core.conf.voters;
+    if (voters.length < 5) return;
+    const F = sim.nodes.get(any(voters.filter((v) => v !== A.id))!);
+    if (!F?.up) return;
+    const minority = [A.id, F.id];
+    const rest = [...sim.nodes.keys()].filter((id) => !minority.includes(id));
+    sim.net.partition([minority, rest]);
+    sim.log(() => `SPLIT ${minority.join(',')} | ${rest.join(',')}`);
+    for (let t = 0; t < 3 * electionMs; t += 7) sim.clock.after(t, () => faultPhase && A.up && !A.paused && propose(A, `p${propSeq++}`, false));
+    // Heal while A still believes it leads (check-quorum deposes it within two election
+    // timeouts), F's disk slow from just before...
+    const term = A.driver!.core.term;
+    const watch = (left: number) =>
+      sim.clock.after(2, () => {
+        if (!faultPhase) return;
+        // ... during the majority's election: the new leader's first append (its empty entry,
+        // which truncates F's tail) is then the first message F gets from it.
+        const campaigning = rest.some((id) => {
+          const c = sim.nodes.get(id)?.driver?.core;
+          return c !== undefined && c.role === 'candidate' && c.term > term;
+        });
+        const ready = campaigning && A.up && A.driver!.core.role === 'leader';
+        if (ready || left <= 0) {
+          sim.slowDisk(F, 10 + rand.int(20), 60);
+          // F rejoins the majority; A stays cut off from it (and keeps leading, appending to F).
+          sim.clock.after(rand.int(3), () => {
+            sim.net.heal();
+            for (const x of rest) {
+              sim.net.cut(A.id, x);
+              sim.net.cut(x, A.id);
+            }
+            sim.clock.after(2 * electionMs, () => sim.net.heal());
+          });
+        } else watch(left - 2);
+      });
+    watch(3 * electionMs);
+  };
+
   // Leader churn (a third of the seeds): a new leader is soon crashed or cut off, so that it
   // leaves entries replicated to some nodes but not others (the logs of Raft's Figure 8).
   let faultPhase = true;
@@ -423,7 +467,9 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       if (profile !== 'mixed' && L && sim.clock.now >= quietUntil && rand.chance(0.1)) {
         quietUntil = sim.clock.now + 5 * electionMs; // one signature fault at a time
         // The profile's signature fault.
-        if (profile === 'reads' && L) {
+        if (profile === 'reads' && L && rand.chance(0.5)) {
+          transferThenCutOff(L);
+        } else if (profile === 'reads' && L) {
           sim.log(() => `ISOLATE leader ${L.id} (reads at it go on)`);
           sim.net.isolate(L.id, [...sim.nodes.keys()]);
           readBurst(L, 2 * electionMs);
@@ -431,6 +477,8 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         } else if (profile === 'lease' && L) {
           if (rand.chance(0.5)) leaseAttackRestart(L);
           else transferThenCutOff(L);
+        } else if (profile === 'disk' && L && rand.chance(0.5)) {
+          minoritySplit(L);
         } else if (profile === 'disk') {
           const n = rand.chance(0.6) && L ? L : any(sim.running());
           if (n) sim.slowDisk(n, 10 + rand.int(40), 100 + rand.int(500));
