@@ -52,6 +52,7 @@ export interface SimStats {
   longDelays: number;
   fastRestarts: number;
   slowDisks: number;
+  removedStayingUp: number;
 }
 
 export const emptyStats = (): SimStats => ({
@@ -72,6 +73,7 @@ export const emptyStats = (): SimStats => ({
   longDelays: 0,
   fastRestarts: 0,
   slowDisks: 0,
+  removedStayingUp: 0,
 });
 
 /** The storage the simulator gives a node: the in-memory one, with the checker looking at every

@@ -186,11 +186,23 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     }).catch(() => {});
   };
 
+  /** A removed node: shut down, or (half the time) left running with its old state — it keeps
+   * sending what it believes — and later restarted once with its old data. */
   const retire = (id: NodeId) => {
     const n = sim.nodes.get(id);
     if (!n) return;
     n.retired = true;
-    sim.crash(n);
+    if (rand.chance(0.5)) {
+      sim.crash(n);
+      return;
+    }
+    sim.stats.removedStayingUp++;
+    sim.log(() => `${id} REMOVED, stays up`);
+    sim.clock.after(100 + rand.int(900), () => {
+      if (!faultPhase || !n.up) return;
+      sim.crash(n);
+      sim.start(n, undefined); // its old data: it must not disturb the cluster it left
+    });
   };
 
   const removeNode = (target: NodeId, tries: number) => {
