@@ -64,7 +64,7 @@ export interface RaftConfig {
   /** Serve reads from a lease (requires checkQuorum). */
   leaseReads?: boolean;
   /** Clock drift tolerated by leases: every node's clock runs at a rate within
-   * [1 - maxClockDrift, 1 + maxClockDrift] of real time. Lease length: step-leader.ts leaseSpan. */
+   * [1 - maxClockDrift, 1 + maxClockDrift] of real time. Lease length: lease.ts leaseSpan. */
   maxClockDrift?: number;
   /** Configuration for an EMPTY log only (written as entry 1, term 1); ignored otherwise. */
   bootstrap?: { voters: NodeId[]; addresses?: Record<NodeId, string> };

@@ -6,6 +6,7 @@
 // step-follower.ts, step-candidate.ts.
 
 import { ConsensusError } from './errors.ts';
+import { voterInLease } from './lease.ts';
 import { checkMessage } from './message-check.ts';
 import { applyConfChange, checkConfChange, hasUnappliedConf } from './membership.ts';
 import { cloneConf, emptyConf, resolveConfig, type Mutations, type RaftConfig, type Resolved } from './raft-config.ts';
@@ -144,8 +145,8 @@ export class RaftCore {
       return;
     }
     if (m.term > this.term) {
-      if ((m.type === MessageType.Vote || m.type === MessageType.PreVote) && !m.transfer && this.inLeaderLease()) {
-        return; // see inLeaderLease; a candidate told to campaign by a transfer is exempt
+      if ((m.type === MessageType.Vote || m.type === MessageType.PreVote) && !m.transfer && voterInLease(this)) {
+        return; // lease.ts; a candidate told to campaign by a transfer is exempt
       }
       if (m.type === MessageType.PreVote) {
         // A pre-vote request never changes our term.
@@ -174,19 +175,6 @@ export class RaftCore {
       return;
     }
     this.stepRole(m);
-  }
-
-  /**
-   * True while this node must ignore (pre)vote requests that are not flagged as a transfer: it
-   * leads, or it heard from a leader (or (re)started) fewer than electionTicks of its own ticks
-   * ago. This is the voter's half of the lease (step-leader.ts leaseSpan): counting from the
-   * tick AFTER the contact, it is at least (electionTicks - 1) full tick periods of its clock.
-   * Only with check-quorum (a leader that lost its quorum steps down within the same bound).
-   */
-  inLeaderLease(): boolean {
-    if (!this.cfg.checkQuorum) return false;
-    if (this.role === Role.Leader) return true;
-    return this.ticks - this.leaderContactTick < this.cfg.electionTicks;
   }
 
   private stepRole(m: Message): void {

@@ -1,6 +1,7 @@
 // The leader's behaviour: replication (probe / replicate / snapshot), commit by the quorum's match
 // index, heartbeats with clamped commit, ReadIndex confirmation, leadership transfer.
 
+import { leaseValid } from './lease.ts';
 import { committedIndex } from './quorum.ts';
 import { ProgressState, type Progress } from './progress.ts';
 import type { RaftCore } from './raft.ts';
@@ -250,41 +251,6 @@ export function serveRead(r: RaftCore, from: NodeId, context: string): void {
   }
   const seq = bcastHeartbeat(r) - (r.mut.readConfirmedByEarlierRound ? 1 : 0);
   r.readOnly.pending.push({ from, context, index, seq });
-}
-
-/**
- * The lease, in leader ticks: floor((E - 1) * (1 - d) / (1 + d)), E = electionTicks, d =
- * maxClockDrift (every clock's rate lies within [1 - d, 1 + d] of real time; P = tickMs).
- *
- * Derivation. The lease rests on the round of heartbeats a quorum acknowledged; the leader
- * created that round at its tick count s, so it left at real time >= T_L(s) (the instant of the
- * leader's tick s). A voter that acknowledged it heard it at t_h >= T_L(s) and ignores (pre)votes
- * until its own tick count has advanced by E since then (RaftCore.inLeaderLease). Its first tick
- * may come an instant after t_h, so it is protected for at least (E - 1) of its tick periods:
- *   until t_h + (E - 1) * P / (1 + d)  >=  T_L(s) + (E - 1) * P / (1 + d)   (fast voter clock).
- * A voter that restarts counts E ticks from its start, which is later still. The leader serves a
- * lease read while its tick count c < s + span: before its tick s + span, i.e.
- *   before T_L(s) + span * P / (1 - d)                                       (slow leader clock).
- * The driver delivers every due tick before stepping anything, so a paused leader resumes with
- * its tick count caught up (c only lags real time by less than one tick, which never lets the
- * leader serve past T_L(s + span)). Safe when span * P / (1 - d) <= (E - 1) * P / (1 + d):
- *   span <= (E - 1) * (1 - d) / (1 + d).   E = 10, d = 0.1: 7 ticks (not floor(E * (1 - d)) = 9).
- * A new leader needs a vote from a quorum, which includes a voter that acknowledged the round,
- * so it cannot be elected, let alone commit, while the old leader still serves from its lease.
- */
-export function leaseSpan(r: RaftCore): number {
-  const e = r.cfg.electionTicks;
-  const d = r.cfg.maxClockDrift;
-  return Math.max(0, Math.floor(((e - 1) * (1 - d)) / (1 + d)));
-}
-
-function leaseValid(r: RaftCore): boolean {
-  if (!r.cfg.leaseReads || !r.cfg.checkQuorum) return false;
-  // A transfer ends the lease: its target campaigns with flagged requests that voters grant
-  // inside their lease. Once TimeoutNow has left in this term the lease is gone for the whole
-  // term: a late TimeoutNow can start that campaign after the transfer was abandoned.
-  if ((r.leadTransferee !== null || r.readOnly.timeoutNowSent) && !r.mut.leaseNotEndedOnTransfer) return false;
-  return r.ticks < r.readOnly.leaseStart + leaseSpan(r);
 }
 
 function answerRead(r: RaftCore, to: NodeId, context: string, index: number, lease: boolean): void {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Message } from '../../src/consensus/types.ts';
-import { leaseSpan } from '../../src/consensus/step-leader.ts';
+import { leaseSpan } from '../../src/consensus/lease.ts';
 import { Scenario } from '../support/scenario.ts';
 
 const opts = { leaseReads: true, maxClockDrift: 0.1 };

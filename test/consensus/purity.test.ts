@@ -22,6 +22,7 @@ export const CORE_FILES = [
   'rand.ts',
   'describe.ts',
   'message-check.ts',
+  'lease.ts',
 ];
 
 const FORBIDDEN = [
