@@ -33,6 +33,8 @@ export class MemoryNetwork implements Transport {
   faults: NetworkFaults;
   /** Observes every message as it is sent (before faults); used by checkers. */
   onSend: ((m: Message) => void) | undefined;
+  /** Drops the messages it returns true for (scripted faults). */
+  dropIf: ((m: Message) => boolean) | undefined;
   sent = 0;
   delivered = 0;
   /** Messages held for a long delay. */
@@ -59,6 +61,7 @@ export class MemoryNetwork implements Transport {
       this.sent++;
       this.onSend?.(m);
       if (this.blocked.has(`${m.from}>${m.to}`) || this.severed.has(`${m.from}>${m.to}`)) continue;
+      if (this.dropIf?.(m)) continue;
       if (this.faults.drop > 0 && this.rand.int(1_000_000) < this.faults.drop * 1_000_000) continue;
       this.deliverLater(m);
       if (this.faults.duplicate > 0 && this.rand.int(1_000_000) < this.faults.duplicate * 1_000_000) this.deliverLater(m);

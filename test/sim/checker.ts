@@ -39,6 +39,10 @@ export class Checker {
   private durableApplied = new Map<NodeId, number>();
   /** Completed reads: the highest applied index served. */
   maxReadServed = 0;
+  /** Only the consequences: skip the direct rule checks (commit of a previous-term entry,
+   * configuration change before a current-term commit), to measure whether a broken rule also
+   * shows as a lost commit. */
+  consequencesOnly = false;
   /** Log matching: entry (index/term) → the term of the entry before it, as first written. */
   private prevTermOf = new Map<string, number>();
   /** Match never decreases within a term: "leader:term:follower" → match. */
@@ -149,7 +153,7 @@ export class Checker {
       // Configuration changes: only after the leader committed an entry of its term.
       if (core.role === Role.Leader) {
         for (const e of w.entries) {
-          if (e.type === EntryType.Conf && e.term === core.term && e.change?.type !== 'bootstrap' && !core.committedInTerm()) {
+          if (!this.consequencesOnly && e.type === EntryType.Conf && e.term === core.term && e.change?.type !== 'bootstrap' && !core.committedInTerm()) {
             this.fail(`config change before term commit: leader ${node} appended ${e.change?.type} at ${e.index} in term ${e.term} before committing an entry of its term`);
           }
         }
@@ -185,7 +189,7 @@ export class Checker {
     }
     // Commit: record the entries newly known committed and check they agree.
     const seen = this.lastCommit.get(node) ?? 0;
-    if (core.role === Role.Leader && lc.committed > seen && this.lastCommit.has(node) && lc.term(lc.committed) !== core.term) {
+    if (!this.consequencesOnly && core.role === Role.Leader && lc.committed > seen && this.lastCommit.has(node) && lc.term(lc.committed) !== core.term) {
       // A leader advances its commit index only to an entry of its own term (Raft §5.4.2).
       this.fail(`commit rule: leader ${node} of term ${core.term} advanced commit to ${lc.committed}, an entry of term ${lc.term(lc.committed)}`);
     }

@@ -17,8 +17,10 @@ export interface RunOptions {
   steps: number;
   mutations?: Mutations;
   trace?: boolean;
+  /** Skip the direct rule checks: a broken rule must show as a lost commit (Checker). */
+  consequencesOnly?: boolean;
   /** Overrides the fault profile drawn from the seed (exploration). */
-  profile?: 'mixed' | 'reads' | 'lease' | 'disk';
+  profile?: 'mixed' | 'reads' | 'lease' | 'disk' | 'figure8';
 }
 
 export interface RunResult {
@@ -59,11 +61,14 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   //   mixed: as before, new faults at low rates; reads: read-heavy, reads aimed at nodes that
   //   believe they lead, leaders isolated, long message delays; lease: leases on, targeted lease
   //   attacks (a voter restarted behind an isolated leader, a transfer whose sender is cut off);
-  //   disk: slow disks and leader churn (big group-commit batches, acknowledgements racing).
-  const drawn = rand.pick(['mixed', 'mixed', 'reads', 'lease', 'disk'] as const);
+  //   disk: slow disks and leader churn (big group-commit batches, acknowledgements racing);
+  //   figure8: the Raft paper's Figure 8 played out on three voters, so that committing an entry
+  //   of an earlier term by counting replicas shows as a lost commit, not only as a broken rule.
+  const drawn = rand.pick(['mixed', 'mixed', 'reads', 'lease', 'disk', 'figure8'] as const);
   const profile = ro.profile ?? drawn;
   if (profile === 'lease') opts.leaseReads = true;
   if (profile === 'disk') opts.diskMaxMs = rand.pick([3, 6]);
+  if (profile === 'figure8') opts.maxEntriesPerMsg = 1; // old entries and a new empty entry travel apart
   const electionMs = opts.electionTicks * opts.tickMs;
   const baseFaults = () => ({
     drop: profile === 'lease' ? rand.pick([0, 0.01]) : rand.pick([0, 0.01, 0.05, 0.15]),
@@ -80,6 +85,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   const churn = rand.chance(1 / 3);
   if (churn) opts.maxEntriesPerMsg = 1;
   const checker = new Checker();
+  checker.consequencesOnly = ro.consequencesOnly === true;
   const sim = new SimCluster(seed, rand, opts, checker, baseFaults(), ro.trace === true);
   const ids = Array.from({ length: ro.nodes }, (_, i) => `n${i + 1}`);
   for (const id of ids) sim.start(sim.addNode(id), ids);
@@ -232,7 +238,8 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     // The read and lease profiles draw only mild faults (restarts of down nodes, pauses,
     // partitions and heals, message faults, transfers, long delays): no crash or membership
     // change interrupts their signature fault.
-    const kind = profile === 'reads' || profile === 'lease' ? rand.pick([2, 3, 4, 5, 6, 6, 7, 8, 15]) : rand.int(18);
+    const kind =
+      profile === 'reads' || profile === 'lease' ? rand.pick([2, 3, 4, 5, 6, 6, 7, 8, 15]) : profile === 'figure8' ? rand.pick([2, 3, 7]) : rand.int(18);
     switch (kind) {
       case 0:
       case 1: {
@@ -445,6 +452,66 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     watch(3 * electionMs);
   };
 
+  /**
+   * Raft's Figure 8 on three voters A (leading), B, C: A, cut off, appends x at i; B wins the next
+   * term with C's vote but its empty entry reaches no one (B is cut off at once); A comes back,
+   * wins a later term with C's vote (its last entry is newer than C's), replicates x to C — a
+   * majority holds it — while its own empty entry does not reach C; then A crashes and B (whose
+   * last term is newer than x's) wins with C's vote and overwrites i. Correct: x was never
+   * committed. Committing x by counting replicas loses a committed entry.
+   */
+  const figure8 = (A: SimNode) => {
+    const voters = A.driver!.core.conf.voters;
+    if (voters.length !== 3 || A.driver!.core.conf.learners.length > 0) return;
+    const [B, C] = voters.filter((v) => v !== A.id).map((v) => sim.nodes.get(v)!);
+    if (!B?.up || !C?.up || B.paused || C.paused) return;
+    const all = [...sim.nodes.keys()];
+    const t0 = A.driver!.core.term;
+    sim.log(() => `FIGURE 8: ${A.id} leads term ${t0}, ${B.id} and ${C.id} follow`);
+    writesHeldUntil = sim.clock.now + 20 * electionMs;
+    sim.net.isolate(A.id, all);
+    const i = A.driver!.core.log.lastIndex() + 1;
+    propose(A, `p${propSeq++}`, false); // x at i, on A only
+    const step = (cond: () => boolean, then: () => void, left = 6 * electionMs) =>
+      sim.clock.after(2, () => {
+        if (!faultPhase) return;
+        if (cond()) then();
+        else if (left > 0) step(cond, then, left - 2);
+        else {
+          sim.net.dropIf = undefined;
+          writesHeldUntil = 0;
+        }
+      });
+    // B or C wins the next term; its appends are dropped, and it is cut off once it leads.
+    sim.net.dropIf = (m) => m.type === 'app' && m.from !== A.id && m.term > t0;
+    const leads = (n: SimNode) => n.up && n.driver!.core.role === 'leader' && n.driver!.core.term > t0;
+    step(() => leads(B) || leads(C), () => {
+      const [W, V] = leads(B) ? [B, C] : [C, B]; // W won with V's vote
+      sim.net.isolate(W.id, all);
+      sim.net.dropIf = undefined;
+      // A comes back (W stays cut off): it hears V's term, steps down, and wins a later term
+      // with V's vote; its appends carrying its own empty entry do not reach V.
+      sim.net.heal();
+      sim.net.isolate(W.id, all);
+      const tA = () => A.driver!.core.term;
+      // (Until V holds x, A's probes get through, so that V's rejection leads A back to x.)
+      const vHoldsX = () => V.driver!.core.log.term(i) === A.driver!.core.log.term(i);
+      sim.net.dropIf = (m) => m.type === 'app' && m.from === A.id && m.to === V.id && vHoldsX() && (m.entries ?? []).some((e) => e.index > i);
+      step(() => A.up && A.driver!.core.role === 'leader' && tA() > W.driver!.core.term && V.driver!.core.log.term(i) === A.driver!.core.log.term(i), () => {
+        // x is on A and V; A crashes; W comes back and wins with V's vote.
+        sim.clock.after(2 * opts.tickMs, () => {
+          if (!faultPhase) return;
+          sim.crash(A);
+          sim.net.dropIf = undefined;
+          sim.net.heal();
+          writesHeldUntil = 0;
+          sim.log(() => `FIGURE 8: ${A.id} crashed with ${i} on ${A.id} and ${V.id}; ${W.id} returns`);
+          sim.clock.after(6 * electionMs, () => faultPhase && !A.up && !A.retired && sim.start(A, ids));
+        });
+      });
+    });
+  };
+
   // Leader churn (a third of the seeds): a new leader is soon crashed or cut off, so that it
   // leaves entries replicated to some nodes but not others (the logs of Raft's Figure 8).
   let faultPhase = true;
@@ -475,9 +542,10 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       const L = sim.leader();
       // Writes below pWrite, reads below pRead, random faults above. The profiles keep random
       // faults rare, so that their signature fault plays out on a working cluster.
-      const [pWrite, pRead] = profile === 'reads' ? [0.35, 0.92] : profile === 'lease' ? [0.45, 0.92] : profile === 'disk' ? [0.6, 0.88] : [0.5, 0.72];
+      const [pWrite, pRead] =
+        profile === 'reads' ? [0.35, 0.92] : profile === 'lease' ? [0.45, 0.92] : profile === 'disk' ? [0.6, 0.88] : profile === 'figure8' ? [0.5, 0.95] : [0.5, 0.72];
       if (profile !== 'mixed' && L && sim.clock.now >= quietUntil && rand.chance(0.1)) {
-        quietUntil = sim.clock.now + 5 * electionMs; // one signature fault at a time
+        quietUntil = sim.clock.now + (profile === 'figure8' ? 15 : 5) * electionMs; // one signature fault at a time
         // The profile's signature fault.
         if (profile === 'reads' && L && rand.chance(0.5)) {
           transferThenCutOff(L);
@@ -489,6 +557,8 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         } else if (profile === 'lease' && L) {
           if (rand.chance(0.5)) leaseAttackRestart(L);
           else transferThenCutOff(L);
+        } else if (profile === 'figure8') {
+          figure8(L);
         } else if (profile === 'disk' && L && rand.chance(0.5)) {
           minoritySplit(L);
         } else if (profile === 'disk') {
@@ -520,6 +590,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   // ---- healing phase: liveness must hold within a bounded number of election timeouts ----
   if (checker.violations.length === 0) {
     sim.net.heal();
+    sim.net.dropIf = undefined;
     sim.net.faults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 };
     for (const n of sim.nodes.values()) {
       n.slowUntil = 0;

@@ -34,4 +34,15 @@ describe('simulator', () => {
       assert.fail(`${m} went unnoticed for ${MUTATION_SEEDS} seeds`);
     });
   }
+
+  it(`shows the Figure 8 mutation as a lost commit, with the direct rule checks off, within ${MUTATION_SEEDS} seeds`, async () => {
+    for (let seed = 1; seed <= MUTATION_SEEDS; seed++) {
+      const r = await runSeed(seed, { nodes: seed % 2 === 1 ? 5 : 3, steps: 300, mutations: { commitPrevTermByCount: true }, consequencesOnly: true });
+      if (r.violations.length > 0) {
+        assert.match(r.violations[0]!, /leader completeness|commit safety|committed entry|state machine safety/);
+        return;
+      }
+    }
+    assert.fail(`no lost commit in ${MUTATION_SEEDS} seeds`);
+  });
 });
