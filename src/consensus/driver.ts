@@ -298,6 +298,7 @@ export class RaftNode {
 
   /** At stop: applies entries known committed (bounded), then ends every entry waiter UNKNOWN. */
   private async applyKnownCommitted(): Promise<void> {
+    if (!this.core) return; // stopped before it started: nothing was ever submitted
     try {
       for (let k = 0; k < STOP_APPLY_READIES && !this.halted && this.core.log.hasNextCommitted(); k++) {
         const rd = this.core.ready();
