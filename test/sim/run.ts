@@ -420,6 +420,25 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     if (!F?.up) return;
     const minority = [A.id, F.id];
     const rest = [...sim.nodes.keys()].filter((id) => !minority.includes(id));
+    // Split just after A's check-quorum round passed (its electionElapsed restarted): A then keeps
+    // leading for one more election timeout, long enough for the majority to elect a leader.
+    const splitWhenFresh = (left: number): void => {
+      const c = A.driver!.core;
+      if (!faultPhase || !A.up || c.role !== 'leader') return;
+      // A quorum has already been heard from in this check-quorum window.
+      const heard = c.conf.voters.filter((v) => v === A.id || c.prs.get(v)?.recentActive).length;
+      const fresh = c.electionElapsed <= 3 && heard > c.conf.voters.length / 2;
+      if (!fresh && left > 0) {
+        sim.clock.after(1, () => splitWhenFresh(left - 1));
+        return;
+      }
+      split();
+    };
+    const split = () => minoritySplitNow(A, F, minority, rest);
+    splitWhenFresh(2 * electionMs);
+  };
+
+  const minoritySplitNow = (A: SimNode, F: SimNode, minority: NodeId[], rest: NodeId[]) => {
     sim.net.partition([minority, rest]);
     sim.log(() => `SPLIT ${minority.join(',')} | ${rest.join(',')}`);
     for (let t = 0; t < 3 * electionMs; t += 7) sim.clock.after(t, () => faultPhase && A.up && !A.paused && propose(A, `p${propSeq++}`, false));
@@ -437,6 +456,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         });
         const ready = campaigning && A.up && A.driver!.core.role === 'leader';
         if (ready || left <= 0) {
+          sim.log(() => `SPLIT HEAL for ${F.id} (${ready ? `while ${A.id} leads` : 'timed out'})`);
           sim.slowDisk(F, 10 + rand.int(20), 60);
           // F rejoins the majority; A stays cut off from it (and keeps leading, appending to F).
           sim.clock.after(rand.int(3), () => {
@@ -559,7 +579,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
           else transferThenCutOff(L);
         } else if (profile === 'figure8') {
           figure8(L);
-        } else if (profile === 'disk' && L && rand.chance(0.5)) {
+        } else if (profile === 'disk' && L && L.driver!.core.conf.voters.length >= 5 && rand.chance(0.8)) {
           minoritySplit(L);
         } else if (profile === 'disk') {
           const n = rand.chance(0.6) && L ? L : any(sim.running());
