@@ -20,7 +20,7 @@ const node = (id, httpPort, peerPort) => ({
     MUSTER_HOST: '127.0.0.1',
     MUSTER_HTTP_PORT: String(httpPort),
     MUSTER_PEER_PORT: String(peerPort),
-    MUSTER_DATA_DIR: './data',
+    MUSTER_DATA_DIR: './data/pm2', // never the single-node default's ./data: two clusters must not share a data dir
     MUSTER_PEERS: peers,
     MUSTER_CLUSTER_TOKEN: token,
   },

@@ -53,6 +53,8 @@ export interface RaftNodeOptions {
   onReady?: (rd: Ready) => void;
   /** Observes each batch of applied entries with the state machine's results. */
   onApplied?: (count: number) => void;
+  /** A message the core refused (logged at warn as well); the simulator counts it a violation. */
+  onRefused?: (why: string) => void;
   /** A fatal error (storage failure, broken invariant): the node stops. */
   onFatal?: (err: unknown) => void;
 }
@@ -76,7 +78,9 @@ export class RaftNode {
   private timerHandle: unknown;
   private lastTickAt = 0;
   private inbox: Message[] = [];
-  private ops: (() => void)[] = [];
+  /** Work submitted by callers, run inside the loop; `fail` ends it if the node stops first
+   * (nothing of it reached the core: a definite SHUTTING_DOWN). */
+  private ops: { run: () => void; fail: (e: ConsensusError) => void }[] = [];
   private running = false;
   private scheduled = false;
   /** The loop's current run (settles when it goes idle). */
@@ -87,7 +91,7 @@ export class RaftNode {
   private halted = false;
   /** A persist is in flight with messages waiting for it (observable for fault injection). */
   persistingWithMessages = false;
-  private readonly waiters = new Waiters();
+  private readonly waiters: Waiters;
   private promotions: Promotion[] = [];
   private snapshotWaiters: ((m: SnapshotMeta | undefined) => void)[] = [];
   private transfers: { to: NodeId; deadline: number; resolve: () => void; reject: (e: ConsensusError) => void }[] = [];
@@ -103,6 +107,7 @@ export class RaftNode {
     this.id = opts.id;
     this.tickMs = opts.tickMs ?? 100;
     this.log = opts.logger ?? silent;
+    this.waiters = new Waiters(opts.raft?.mutations?.outcomeByIndexOnly === true);
   }
 
   /** Builds the core from durable state and starts ticking. If the state machine is behind the
@@ -142,7 +147,7 @@ export class RaftNode {
   propose(data: Uint8Array, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         try {
           const [{ index, term }] = this.core.propose([data]) as [{ index: number; term: number }];
           this.waiters.addProposal(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
@@ -162,7 +167,7 @@ export class RaftNode {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
       const context = `${this.id}:${this.nonce}:${++this.readSeq}`;
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         const safeServe = (p: ReadPoint) => {
           try {
             resolve(serve(p));
@@ -186,7 +191,7 @@ export class RaftNode {
   waitApplied(index: number, term: number, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         const applied = index <= this.core.log.applied ? this.core.log.term(index) : null;
         this.waiters.addForwarded(index, { term, deadline: this.deadline(timeoutMs), resolve, reject }, applied);
       });
@@ -198,7 +203,7 @@ export class RaftNode {
   changeConf(cc: ConfChange, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<Committed> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         try {
           const { index, term } = this.core.proposeConfChange(cc);
           this.waiters.addProposal(index, { term, deadline: this.deadline(timeoutMs), resolve, reject });
@@ -217,7 +222,7 @@ export class RaftNode {
   promote(node: NodeId): Promise<Committed> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         const elections = this.opts.promotionElections ?? 10;
         const ticks = elections * this.core.cfg.electionTicks;
         this.promotions.push({ node, deadline: this.core.ticks + ticks, resolve, reject, proposed: false });
@@ -247,7 +252,7 @@ export class RaftNode {
   transferLeader(to: NodeId): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(shuttingDown());
-      this.ops.push(() => {
+      this.enqueue(reject, () => {
         try {
           this.core.transferLeader(to);
           if (this.core.lead === to) return resolve();
@@ -269,17 +274,42 @@ export class RaftNode {
     return st;
   }
 
-  /** Graceful stop: no new work; the Ready in flight is finished (persisted, sent, applied);
-   * pending requests end with SHUTTING_DOWN. Resolves once the loop is idle, so the caller can
-   * then close storage. */
+  /**
+   * Graceful stop. No new work: requests not yet handed to the core end SHUTTING_DOWN (never
+   * appended), as do reads, promotions and transfers. The Ready in flight is finished (persisted,
+   * sent, applied); then entries already known committed are applied — at most
+   * STOP_APPLY_READIES Readies, sending nothing — so their proposals resolve. A proposal still
+   * waiting after that was appended and may commit (or did, unapplied here): UNKNOWN, never a
+   * definite failure. Resolves once the loop is idle, so the caller can then close storage.
+   */
   async stop(): Promise<void> {
     if (!this.stopped) {
       this.stopped = true;
       this.opts.timer.clearInterval(this.timerHandle);
       this.opts.transport.close(this.id);
-      this.failAll(shuttingDown());
+      const err = shuttingDown();
+      for (const op of this.ops.splice(0)) op.fail(err);
+      this.waiters.failReads(err);
+      this.failControl(err);
+      this.loop = this.loop.then(() => this.applyKnownCommitted());
     }
     await this.loop;
+  }
+
+  /** At stop: applies entries known committed (bounded), then ends every entry waiter UNKNOWN. */
+  private async applyKnownCommitted(): Promise<void> {
+    if (!this.core) return; // stopped before it started: nothing was ever submitted
+    try {
+      for (let k = 0; k < STOP_APPLY_READIES && !this.halted && this.core.log.hasNextCommitted(); k++) {
+        const rd = this.core.ready();
+        rd.messages = []; // a stopping node sends nothing more
+        rd.persistedMessages = [];
+        await this.handleReady(rd);
+      }
+    } catch (err) {
+      this.log.error({ err, node: this.id }, 'applying committed entries at stop failed');
+    }
+    this.waiters.entriesUncertain(this.core.log.committed, 'the node stopped');
   }
 
   /** Simulated crash: stop at once, resolve nothing, send nothing more. */
@@ -288,6 +318,11 @@ export class RaftNode {
     this.stopped = true;
     this.opts.timer.clearInterval(this.timerHandle);
     this.opts.transport.close(this.id);
+  }
+
+  private enqueue(fail: (e: ConsensusError) => void, run: () => void): void {
+    this.ops.push({ run, fail });
+    this.kick();
   }
 
   // ---- the loop -----------------------------------------------------------------------------
@@ -321,9 +356,13 @@ export class RaftNode {
         const inbox = this.inbox;
         this.inbox = [];
         for (const m of inbox) this.core.step(m);
+        for (const why of this.core.takeRefused()) {
+          this.log.warn({ node: this.id, why }, 'peer message refused by the consensus core');
+          this.opts.onRefused?.(why);
+        }
         const ops = this.ops;
         this.ops = [];
-        for (const op of ops) op();
+        for (const op of ops) op.run();
         if (!this.core.hasReady()) {
           if (this.snapshotWaiters.length === 0) break;
           const waiters = this.snapshotWaiters.splice(0);
@@ -336,7 +375,11 @@ export class RaftNode {
     } catch (err) {
       this.log.error({ err, node: this.id }, 'raft driver failed');
       this.halt();
-      this.failAll(new ConsensusError('SHUTTING_DOWN', `node stopped: ${(err as Error).message}`, { cause: err }));
+      const e = new ConsensusError('SHUTTING_DOWN', `node stopped: ${(err as Error).message}`, { cause: err });
+      for (const op of this.ops.splice(0)) op.fail(e);
+      this.waiters.failReads(e);
+      this.failControl(e);
+      this.waiters.entriesUncertain(this.core.log.committed, `the node failed: ${(err as Error).message}`);
       this.opts.onFatal?.(err);
     } finally {
       this.running = false;
@@ -462,7 +505,7 @@ export class RaftNode {
       size: image.length,
       checksum: crc32(image),
     };
-    await o.storage.saveSnapshot(meta, image);
+    await o.storage.saveSnapshot(meta, image, this.core.pinnedImages()); // images in transfer stay
     await o.storage.compact(Math.max(0, index - (o.keepEntries ?? 0)));
     this.lastSnapshotIndex = index;
     this.log.debug({ node: this.id, index, term, bytes: image.length }, 'snapshot taken');
@@ -473,13 +516,16 @@ export class RaftNode {
     return this.core.ticks + Math.max(1, Math.ceil(ms / this.tickMs));
   }
 
-  private failAll(err: ConsensusError): void {
-    this.waiters.failAll(err);
+  /** Ends promotions, transfers and snapshot requests (none of them appended anything). */
+  private failControl(err: ConsensusError): void {
     for (const p of this.promotions.splice(0)) p.reject(err);
     for (const t of this.transfers.splice(0)) t.reject(err);
     for (const w of this.snapshotWaiters.splice(0)) w(undefined);
   }
 }
+
+/** Readies applied at most by stop() for entries known committed before it ends their waiters. */
+const STOP_APPLY_READIES = 64;
 
 function shuttingDown(): ConsensusError {
   return new ConsensusError('SHUTTING_DOWN', 'the node is stopping');

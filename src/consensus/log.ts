@@ -18,8 +18,10 @@ export class RaftLog {
   applied: number;
   private unstable: Entry[] = [];
   private unstableOffset: number;
-  /** A snapshot accepted by the core and not yet persisted. */
-  private pendingSnap: SnapshotMeta | undefined;
+  /** A snapshot accepted by the core and not yet persisted, and the last durable entry that
+   * survives its install (see SnapshotOp 'install'). While set, the log is: the snapshot point,
+   * storage entries (meta.index, keepTo], then the unstable tail from keepTo + 1. */
+  private pendingSnap: { meta: SnapshotMeta; keepTo: number } | undefined;
 
   constructor(readonly storage: LogReader, committed: number, applied: number) {
     this.unstableOffset = storage.lastIndex() + 1;
@@ -28,13 +30,13 @@ export class RaftLog {
   }
 
   firstIndex(): number {
-    if (this.pendingSnap) return this.pendingSnap.index + 1;
+    if (this.pendingSnap) return this.pendingSnap.meta.index + 1;
     return this.storage.firstIndex();
   }
 
   lastIndex(): number {
     if (this.unstable.length > 0) return this.unstableOffset + this.unstable.length - 1;
-    if (this.pendingSnap) return this.pendingSnap.index;
+    if (this.pendingSnap) return this.pendingSnap.keepTo;
     return this.storage.lastIndex();
   }
 
@@ -46,8 +48,9 @@ export class RaftLog {
       return e?.term;
     }
     if (this.pendingSnap) {
-      if (index === this.pendingSnap.index) return this.pendingSnap.term;
-      return undefined;
+      const { meta, keepTo } = this.pendingSnap;
+      if (index === meta.index) return meta.term;
+      if (index < meta.index || index > keepTo) return undefined;
     }
     return this.storage.term(index);
   }
@@ -112,18 +115,19 @@ export class RaftLog {
    * Returns the index the log was truncated from (0 if nothing was replaced). Throws if that
    * would truncate a committed index (a protocol bug, never an input error). */
   maybeAppend(entries: readonly Entry[]): number {
-    let i = 0;
-    for (; i < entries.length; i++) {
-      const e = entries[i]!;
-      const t = this.term(e.index);
-      if (t !== e.term) break;
-    }
-    if (i === entries.length) return 0;
-    const conflict = entries[i]!.index;
+    const conflict = this.findConflict(entries);
+    if (conflict === 0) return 0;
+    const i = conflict - entries[0]!.index;
     if (conflict <= this.committed) throw new Error(`conflict at committed index ${conflict} (committed ${this.committed})`);
     const truncates = conflict <= this.lastIndex();
     this.append(entries.slice(i));
     return truncates ? conflict : 0;
+  }
+
+  /** Index of the first entry of `entries` (contiguous) that this log does not hold, or 0. */
+  findConflict(entries: readonly Entry[]): number {
+    for (const e of entries) if (this.term(e.index) !== e.term) return e.index;
+    return 0;
   }
 
   commitTo(index: number): boolean {
@@ -174,26 +178,34 @@ export class RaftLog {
   }
 
   /**
-   * Accepts a snapshot to install: the log keeps its entries after meta.index only if it holds
-   * (meta.index, meta.term). Afterwards committed >= meta.index and applied = meta.index.
+   * Accepts a snapshot to install and makes the one decision about the log suffix: entries after
+   * meta.index survive only if the log — durable entries AND the unstable tail of this Ready —
+   * holds (meta.index, meta.term). Returns keepTo, carried in the install operation: the storage
+   * keeps exactly its durable entries (meta.index, keepTo] and the unstable entries above keepTo
+   * are written after the install, in the same persist. Afterwards committed >= meta.index and
+   * applied = meta.index.
+   *
+   * `durableOnly` is the test-only mutation keepSuffixByDurableOnly (decide by the durable log).
    */
-  restore(meta: SnapshotMeta): void {
-    const keepSuffix = this.term(meta.index) === meta.term;
-    const suffix: Entry[] = [];
+  restore(meta: SnapshotMeta, durableOnly = false): number {
+    const t = durableOnly ? this.storage.term(meta.index) : this.term(meta.index);
+    const keepSuffix = t === meta.term;
     if (keepSuffix) {
-      for (let i = meta.index + 1; i <= this.lastIndex(); i++) {
-        if (i >= this.unstableOffset) suffix.push(this.unstable[i - this.unstableOffset]!);
-      }
-      // Durable entries after meta.index stay in storage; the unstable part stays unstable.
+      // The unstable entries above meta.index stay unstable; durable ones below the unstable
+      // tail stay in storage.
+      this.unstable = this.unstable.filter((e) => e.index > meta.index);
       this.unstableOffset = Math.max(this.unstableOffset, meta.index + 1);
-      this.unstable = suffix;
     } else {
       this.unstable = [];
       this.unstableOffset = meta.index + 1;
     }
-    this.pendingSnap = keepSuffix ? undefined : meta;
+    // Invariant: every durable entry the core still counts lies below unstableOffset, and the
+    // storage holds them (unstableOffset - 1 never exceeds its durable last index).
+    const keepTo = this.unstableOffset - 1;
+    this.pendingSnap = { meta, keepTo };
     this.committed = Math.max(this.committed, meta.index);
     this.applied = meta.index;
+    return keepTo;
   }
   /** Called by advance() after an install persisted. */
   snapshotPersisted(): void {

@@ -15,6 +15,10 @@ export interface NetworkFaults {
   /** Delivery delay in ms, uniform in [minDelay, maxDelay]: different delays reorder messages. */
   minDelay: number;
   maxDelay: number;
+  /** Probability a message is held for long, uniform in (maxDelay, longDelayMs] (longer than an
+   * election timeout: a late TimeoutNow, a stale acknowledgement). */
+  longDelay?: number;
+  longDelayMs?: number;
 }
 
 export const perfectNetwork: NetworkFaults = { drop: 0, duplicate: 0, minDelay: 0, maxDelay: 0 };
@@ -23,11 +27,18 @@ export class MemoryNetwork implements Transport {
   private receivers = new Map<NodeId, (m: Message) => void>();
   /** Blocked directions, as "from>to". */
   private blocked = new Set<string>();
+  /** Directions severed for new messages only, "from>to" → first send number blocked: messages
+   * already in flight still arrive (a link cut after they were delivered to the socket). */
+  private severed = new Map<string, number>();
   faults: NetworkFaults;
   /** Observes every message as it is sent (before faults); used by checkers. */
   onSend: ((m: Message) => void) | undefined;
+  /** Drops the messages it returns true for (scripted faults). */
+  dropIf: ((m: Message) => boolean) | undefined;
   sent = 0;
   delivered = 0;
+  /** Messages held for a long delay. */
+  longDelayed = 0;
 
   constructor(
     private readonly rand: Rand,
@@ -49,7 +60,8 @@ export class MemoryNetwork implements Transport {
     for (const m of messages) {
       this.sent++;
       this.onSend?.(m);
-      if (this.blocked.has(`${m.from}>${m.to}`)) continue;
+      if (this.blocked.has(`${m.from}>${m.to}`) || this.severed.has(`${m.from}>${m.to}`)) continue;
+      if (this.dropIf?.(m)) continue;
       if (this.faults.drop > 0 && this.rand.int(1_000_000) < this.faults.drop * 1_000_000) continue;
       this.deliverLater(m);
       if (this.faults.duplicate > 0 && this.rand.int(1_000_000) < this.faults.duplicate * 1_000_000) this.deliverLater(m);
@@ -57,8 +69,12 @@ export class MemoryNetwork implements Transport {
   }
 
   private deliverLater(m: Message): void {
-    const { minDelay, maxDelay } = this.faults;
-    const delay = minDelay + (maxDelay > minDelay ? this.rand.int(maxDelay - minDelay + 1) : 0);
+    const { minDelay, maxDelay, longDelay = 0, longDelayMs = 0 } = this.faults;
+    let delay = minDelay + (maxDelay > minDelay ? this.rand.int(maxDelay - minDelay + 1) : 0);
+    if (longDelay > 0 && longDelayMs > maxDelay && this.rand.int(1_000_000) < longDelay * 1_000_000) {
+      delay = maxDelay + 1 + this.rand.int(longDelayMs - maxDelay);
+      this.longDelayed++;
+    }
     this.schedule(delay, () => {
       // A partition that starts while a message is in flight drops it too.
       if (this.blocked.has(`${m.from}>${m.to}`)) return;
@@ -88,11 +104,20 @@ export class MemoryNetwork implements Transport {
     }
   }
 
+  /** Like isolate, but only for messages sent from now on: those in flight still arrive. */
+  sever(id: NodeId, others: readonly NodeId[]): void {
+    for (const o of others) if (o !== id) {
+      this.severed.set(`${id}>${o}`, this.sent);
+      this.severed.set(`${o}>${id}`, this.sent);
+    }
+  }
+
   heal(): void {
     this.blocked.clear();
+    this.severed.clear();
   }
 
   isBlocked(from: NodeId, to: NodeId): boolean {
-    return this.blocked.has(`${from}>${to}`);
+    return this.blocked.has(`${from}>${to}`) || this.severed.has(`${from}>${to}`);
   }
 }

@@ -56,9 +56,12 @@ function replaceFrom(s: MemRaftState, entries: readonly Entry[]): void {
   for (let i = k; i < entries.length; i++) s.entries.push(entries[i]!);
 }
 
-function keepImage(s: MemRaftState, id: string, image: Uint8Array): void {
-  s.images.set(id, image);
-  while (s.images.size > SNAPSHOT_IMAGES_KEPT) s.images.delete(s.images.keys().next().value!);
+function keepImage(s: MemRaftState, id: string, image: Uint8Array, pinned: readonly string[] = []): void {
+  s.images.delete(id);
+  s.images.set(id, image); // newest last
+  const ids = [...s.images.keys()];
+  const recent = new Set(ids.slice(-SNAPSHOT_IMAGES_KEPT));
+  for (const x of ids) if (!recent.has(x) && !pinned.includes(x)) s.images.delete(x);
 }
 
 /** Applies one persist to a MemRaftState (also used by checkers to mirror what another storage made durable). */
@@ -76,8 +79,9 @@ export function applyWrite(s: MemRaftState, w: PersistWrite): void {
       if (!s.staged || s.staged.meta.id !== meta.id) throw new Error(`install of ${meta.id} without its staged image`);
       keepImage(s, meta.id, concat(s.staged.chunks));
       s.staged = undefined;
-      if (termAt(s, meta.index) === meta.term) s.entries = s.entries.slice(meta.index - s.prevIndex);
-      else s.entries = [];
+      // The core decided which durable entries survive (SnapshotOp 'install'): (meta.index, keepTo].
+      if (op.keepTo < meta.index || op.keepTo > Math.max(meta.index, s.prevIndex + s.entries.length)) throw new Error(`install of ${meta.id} keeps up to ${op.keepTo}, log ends at ${s.prevIndex + s.entries.length}`);
+      s.entries = s.entries.slice(meta.index - s.prevIndex, op.keepTo - s.prevIndex);
       s.prevIndex = meta.index;
       s.prevTerm = meta.term;
       s.snap = meta;
@@ -146,10 +150,11 @@ export class MemoryStorage implements Storage {
   persist(w: PersistWrite): Promise<void> {
     return this.disk.write((d) => applyWrite(d.raft, w));
   }
-  saveSnapshot(meta: SnapshotMeta, image: Uint8Array): Promise<void> {
+  saveSnapshot(meta: SnapshotMeta, image: Uint8Array, pinned: readonly string[] = []): Promise<void> {
+    const pins = [...pinned];
     return this.disk.write((d) => {
       if (d.raft.snap && d.raft.snap.index >= meta.index) return;
-      keepImage(d.raft, meta.id, image);
+      keepImage(d.raft, meta.id, image, pins);
       d.raft.snap = meta;
     });
   }

@@ -13,6 +13,10 @@ export interface SnapshotTransfer {
   acked: number;
   /** Tick count when the last chunk was sent (to resend after a lost chunk). */
   sentAt: number;
+  /** Tick count when the transfer started or the follower last acknowledged new bytes: a
+   * transfer without progress for SNAPSHOT_STALL_ELECTIONS election timeouts is abandoned, which
+   * unpins its image (the pin's bounded life). */
+  progressAt: number;
 }
 
 export class Progress {
@@ -43,6 +47,12 @@ export class Progress {
   becomeReplicate(): void {
     this.next = this.match + 1;
     this.reset(ProgressState.Replicate);
+  }
+
+  /** Abandons a stalled snapshot transfer: probe again from match (a newer image follows). */
+  abandonSnapshot(): void {
+    this.next = this.match + 1;
+    this.reset(ProgressState.Probe);
   }
 
   becomeSnapshot(t: SnapshotTransfer): void {

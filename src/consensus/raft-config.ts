@@ -16,6 +16,29 @@ export interface Mutations {
   confChangeBeforeTermCommit?: boolean;
   /** Serve ReadIndex before the leader's empty entry commits. */
   readIndexBeforeNoop?: boolean;
+  /** Decide whether an install keeps the log suffix by the durable log only, ignoring the
+   * unstable tail of the same Ready (issue 9, bug 6). */
+  keepSuffixByDurableOnly?: boolean;
+  /** A (re)started voter grants (pre)votes at once, although it may have just confirmed a
+   * lease it no longer remembers (issue 9, bug 1). */
+  grantVoteAfterRestart?: boolean;
+  /** Serve lease reads during a transfer and after a TimeoutNow left (issue 9, bug 2). */
+  leaseNotEndedOnTransfer?: boolean;
+  /** Serve ReadIndex without the confirming heartbeat round. */
+  readIndexWithoutRound?: boolean;
+  /** Confirm a read by acknowledgements of a round sent before the read arrived. */
+  readConfirmedByEarlierRound?: boolean;
+  /** Count learners toward the commit quorum. */
+  learnersCountInQuorum?: boolean;
+  /** A follower commits to min(leaderCommit, its last index) instead of the last entry matched. */
+  followerCommitToLastIndex?: boolean;
+  /** The leader counts its own unpersisted entries toward the quorum. */
+  leaderCountsUndurable?: boolean;
+  /** A truncating append does not withdraw acknowledgements of the truncated entries that have
+   * not left yet. */
+  noAckWithdrawalOnTruncate?: boolean;
+  /** Proposal outcomes matched by index alone (driver). */
+  outcomeByIndexOnly?: boolean;
 }
 
 export interface RaftConfig {
@@ -40,7 +63,8 @@ export interface RaftConfig {
   catchUpMargin?: number;
   /** Serve reads from a lease (requires checkQuorum). */
   leaseReads?: boolean;
-  /** Fraction of clock drift tolerated by leases: lease = electionTicks * (1 - maxClockDrift). */
+  /** Clock drift tolerated by leases: every node's clock runs at a rate within
+   * [1 - maxClockDrift, 1 + maxClockDrift] of real time. Lease length: lease.ts leaseSpan. */
   maxClockDrift?: number;
   /** Configuration for an EMPTY log only (written as entry 1, term 1); ignored otherwise. */
   bootstrap?: { voters: NodeId[]; addresses?: Record<NodeId, string> };

@@ -6,6 +6,8 @@
 // step-follower.ts, step-candidate.ts.
 
 import { ConsensusError } from './errors.ts';
+import { voterInLease } from './lease.ts';
+import { checkMessage } from './message-check.ts';
 import { applyConfChange, checkConfChange, hasUnappliedConf } from './membership.ts';
 import { cloneConf, emptyConf, resolveConfig, type Mutations, type RaftConfig, type Resolved } from './raft-config.ts';
 import { RaftLog } from './log.ts';
@@ -14,7 +16,7 @@ import { quorumSize, voteResult, VoteResult } from './quorum.ts';
 import { ReadOnly } from './read-only.ts';
 import { stepCandidate } from './step-candidate.ts';
 import { stepFollower } from './step-follower.ts';
-import { bcastAppend, bcastHeartbeat, maybeCommit, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
+import { abandonStalledSnapshots, bcastAppend, bcastHeartbeat, maybeCommit, pinnedImages, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
 import {
   EntryType,
   MessageType,
@@ -62,6 +64,11 @@ export class RaftCore {
   randomizedElectionTimeout = 0;
   /** Monotonic tick count since start. */
   ticks = 0;
+  /** Tick count when this node last heard from a leader of its term (App, Heartbeat, Snap).
+   * With lease reads it starts at 0: a node that (re)starts may have just acknowledged a
+   * leader's round (and so confirmed its lease) without remembering it, so it counts as having
+   * heard a leader at start. Without leases no read depends on it: -Infinity (votes at once). */
+  leaderContactTick: number;
 
   leadTransferee: NodeId | null = null;
   transferElapsed = 0;
@@ -75,6 +82,9 @@ export class RaftCore {
 
   msgs: Message[] = [];
   persistedMsgs: Message[] = [];
+  /** Messages refused since the driver last looked (takeRefused): a message the core cannot use
+   * is ignored, never thrown on. In a cluster of correct nodes this stays empty. */
+  private refused: string[] = [];
   readStates: ReadState[] = [];
   snapshotOps: SnapshotOp[] = [];
   /** Proposals were appended: broadcast once when the Ready is built (one batch per Ready). */
@@ -87,6 +97,7 @@ export class RaftCore {
     this.cfg = resolveConfig(config);
     this.mut = config.mutations ?? {};
     this.id = config.id;
+    this.leaderContactTick = this.cfg.leaseReads && !this.mut.grantVoteAfterRestart ? 0 : -Infinity;
     const st = config.storage;
     const hs = st.hardState();
     const snap = st.snapshot();
@@ -128,12 +139,14 @@ export class RaftCore {
   }
 
   step(m: Message): void {
+    const why = m.to !== this.id ? `to: addressed to ${m.to}, this is ${this.id}` : checkMessage(m);
+    if (why !== undefined) {
+      this.refuse(m, why);
+      return;
+    }
     if (m.term > this.term) {
-      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
-        // A voter that has heard from a leader within the election timeout ignores (pre)votes,
-        // unless the candidate was told to campaign by a leadership transfer.
-        const inLease = this.cfg.checkQuorum && this.lead !== null && this.electionElapsed < this.cfg.electionTicks;
-        if (inLease && !m.transfer) return;
+      if ((m.type === MessageType.Vote || m.type === MessageType.PreVote) && !m.transfer && voterInLease(this)) {
+        return; // lease.ts; a candidate told to campaign by a transfer is exempt
       }
       if (m.type === MessageType.PreVote) {
         // A pre-vote request never changes our term.
@@ -233,6 +246,7 @@ export class RaftCore {
   private appendEntries(entries: Entry[]): void {
     this.log.append(entries);
     this.pendingBcast = true;
+    if (this.mut.leaderCountsUndurable && this.prs.get(this.id)?.maybeUpdate(this.log.lastIndex())) maybeCommit(this);
   }
 
   /** Requests a read index for `context`; the answer arrives as a ReadState in a Ready. */
@@ -255,7 +269,6 @@ export class RaftCore {
     if (this.leadTransferee === to) return;
     this.leadTransferee = to;
     this.transferElapsed = 0;
-    this.readOnly.leaseStart = -Infinity; // a lease ends when a transfer starts
     const pr = this.prs.get(to)!;
     if (pr.match === this.log.lastIndex()) sendTimeoutNow(this, to);
     else sendAppend(this, to, true);
@@ -295,6 +308,7 @@ export class RaftCore {
         for (const pr of this.prs.values()) if (pr.id !== this.id) pr.recentActive = false;
       }
     }
+    abandonStalledSnapshots(this);
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       bcastHeartbeat(this);
@@ -433,11 +447,30 @@ export class RaftCore {
 
   // ---- snapshots ----------------------------------------------------------------------------
 
+  /** Leader: ids of the snapshot images in transfer, which the storage must keep (pinned). */
+  pinnedImages(): string[] {
+    return this.role === Role.Leader ? pinnedImages(this) : [];
+  }
+
   /** Installs a fully received, verified snapshot (follower). */
   installSnapshot(meta: SnapshotMeta): void {
-    this.log.restore(meta);
+    const keepTo = this.log.restore(meta, this.mut.keepSuffixByDurableOnly === true);
     this.conf = cloneConf(meta.conf);
-    this.snapshotOps.push({ op: 'install', meta });
+    this.snapshotOps.push({ op: 'install', meta, keepTo });
+  }
+
+  // ---- refusals -----------------------------------------------------------------------------
+
+  /** Ignores a message the core cannot use, and records why (see takeRefused). */
+  refuse(m: Message, why: string): void {
+    if (this.refused.length < 100) this.refused.push(`${m.type} from ${m.from} (term ${m.term}) refused: ${why}`);
+  }
+
+  /** The refusals recorded since the last call (the driver logs them). */
+  takeRefused(): string[] {
+    const out = this.refused;
+    this.refused = [];
+    return out;
   }
 
   // ---- Ready --------------------------------------------------------------------------------

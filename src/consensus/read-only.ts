@@ -25,6 +25,8 @@ export class ReadOnly {
   private sentAt = new Map<number, number>();
   /** Tick count at which the newest quorum-confirmed round was sent; -Infinity when none. */
   leaseStart = -Infinity;
+  /** A TimeoutNow left in this term: no lease read until the next term (reset at becomeLeader). */
+  timeoutNowSent = false;
   pending: PendingRead[] = [];
   /** Reads that arrived before the leader committed an entry of its term. */
   waiting: { from: NodeId; context: string }[] = [];
@@ -34,6 +36,7 @@ export class ReadOnly {
     this.acks.clear();
     this.sentAt.clear();
     this.leaseStart = -Infinity;
+    this.timeoutNowSent = false;
     this.pending = [];
     this.waiting = [];
   }

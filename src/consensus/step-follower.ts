@@ -42,6 +42,7 @@ export function stepFollower(r: RaftCore, m: Message): void {
 
 function heardFromLeader(r: RaftCore, m: Message): void {
   r.electionElapsed = 0;
+  r.leaderContactTick = r.ticks;
   if (r.lead !== m.from) r.becomeFollower(m.term, m.from);
 }
 
@@ -53,11 +54,17 @@ function handleAppend(r: RaftCore, m: Message): void {
   }
   if (r.log.matchTerm(prev, m.logTerm ?? 0)) {
     const entries = m.entries ?? [];
+    const conflict = r.log.findConflict(entries);
+    if (conflict > 0 && conflict <= r.log.committed) {
+      // Only a confused peer sends this (a leader's log holds every committed entry).
+      r.refuse(m, `entries: conflict at committed index ${conflict} (commit ${r.log.committed})`);
+      return;
+    }
     const truncatedFrom = r.log.maybeAppend(entries);
-    if (truncatedFrom > 0) withdrawAcks(r, truncatedFrom);
+    if (truncatedFrom > 0 && !r.mut.noAckWithdrawalOnTruncate) withdrawAcks(r, truncatedFrom);
     const lastNew = prev + entries.length;
     // Commit only up to the last entry just matched: beyond it our log may still differ.
-    r.log.commitTo(Math.min(m.commit ?? 0, lastNew));
+    r.log.commitTo(Math.min(m.commit ?? 0, r.mut.followerCommitToLastIndex ? r.log.lastIndex() : lastNew));
     r.sendPersisted({ type: MessageType.AppResp, to: m.from, term: r.term, index: lastNew });
     return;
   }

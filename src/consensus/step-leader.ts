@@ -1,6 +1,7 @@
 // The leader's behaviour: replication (probe / replicate / snapshot), commit by the quorum's match
 // index, heartbeats with clamped commit, ReadIndex confirmation, leadership transfer.
 
+import { leaseValid } from './lease.ts';
 import { committedIndex } from './quorum.ts';
 import { ProgressState, type Progress } from './progress.ts';
 import type { RaftCore } from './raft.ts';
@@ -55,6 +56,10 @@ function handleAppResp(r: RaftCore, pr: Progress, m: Message): void {
   }
   const wasPaused = pr.isPaused();
   const index = m.index ?? 0;
+  if (index > r.log.lastIndex()) {
+    r.refuse(m, `index: acknowledges ${index} beyond the leader's last index ${r.log.lastIndex()}`);
+    return;
+  }
   if (!pr.maybeUpdate(index)) {
     if (pr.state === ProgressState.Replicate) pr.freeInflightsTo(index);
     return;
@@ -86,7 +91,7 @@ export function findConflictByTerm(r: RaftCore, index: number, term: number): nu
  * advanced.
  */
 export function maybeCommit(r: RaftCore): boolean {
-  const mci = committedIndex(r.conf.voters, (id) => r.prs.get(id)?.match ?? 0);
+  const mci = committedIndex(r.mut.learnersCountInQuorum ? [...r.conf.voters, ...r.conf.learners] : r.conf.voters, (id) => r.prs.get(id)?.match ?? 0);
   if (mci <= r.log.committed) return false;
   if (r.log.term(mci) !== r.term && !r.mut.commitPrevTermByCount) return false;
   r.log.commitTo(mci);
@@ -133,6 +138,7 @@ export function bcastHeartbeat(r: RaftCore): number {
 }
 
 export function sendTimeoutNow(r: RaftCore, to: NodeId): void {
+  r.readOnly.timeoutNowSent = true; // no lease read in this term any more (leaseValid)
   r.send({ type: MessageType.TimeoutNow, to, term: r.term });
 }
 
@@ -142,7 +148,7 @@ function sendSnapshot(r: RaftCore, pr: Progress): boolean {
   const snap = r.log.storage.snapshot();
   if (!snap) return false;
   if (pr.state !== ProgressState.Snapshot || pr.snapshot!.meta.id !== snap.id) {
-    pr.becomeSnapshot({ meta: snap, acked: 0, sentAt: r.ticks });
+    pr.becomeSnapshot({ meta: snap, acked: 0, sentAt: r.ticks, progressAt: r.ticks });
   }
   return sendChunk(r, pr);
 }
@@ -155,7 +161,7 @@ function sendChunk(r: RaftCore, pr: Progress): boolean {
   if (!data) {
     const snap = r.log.storage.snapshot();
     if (!snap || snap.id === t.meta.id) return false;
-    pr.becomeSnapshot({ meta: snap, acked: 0, sentAt: r.ticks });
+    pr.becomeSnapshot({ meta: snap, acked: 0, sentAt: r.ticks, progressAt: r.ticks });
     t = pr.snapshot!;
     len = Math.min(r.cfg.snapshotChunkBytes, snap.size);
     data = r.log.storage.readSnapshotChunk(snap.id, 0, len);
@@ -172,6 +178,25 @@ function sendChunk(r: RaftCore, pr: Progress): boolean {
   return true;
 }
 
+/** A transfer without progress for this many election timeouts is abandoned (its image unpinned). */
+export const SNAPSHOT_STALL_ELECTIONS = 5;
+
+/** The ids of the images being sent (kept by the storage until their transfers end). */
+export function pinnedImages(r: RaftCore): string[] {
+  const ids: string[] = [];
+  for (const pr of r.prs.values()) if (pr.state === ProgressState.Snapshot && pr.snapshot) ids.push(pr.snapshot.meta.id);
+  return ids;
+}
+
+/** On each leader tick: abandons transfers that made no progress for SNAPSHOT_STALL_ELECTIONS
+ * election timeouts (a follower down or cut off), so no image stays pinned for ever. */
+export function abandonStalledSnapshots(r: RaftCore): void {
+  const limit = SNAPSHOT_STALL_ELECTIONS * r.cfg.electionTicks;
+  for (const pr of r.prs.values()) {
+    if (pr.state === ProgressState.Snapshot && pr.snapshot && r.ticks - pr.snapshot.progressAt >= limit) pr.abandonSnapshot();
+  }
+}
+
 /** A chunk not acknowledged for half an election timeout is sent again (it may have been lost). */
 function maybeResendChunk(r: RaftCore, pr: Progress): void {
   if (r.ticks - pr.snapshot!.sentAt >= Math.max(2, r.cfg.electionTicks >> 1)) sendChunk(r, pr);
@@ -179,6 +204,10 @@ function maybeResendChunk(r: RaftCore, pr: Progress): void {
 
 function handleSnapResp(r: RaftCore, pr: Progress, m: Message): void {
   if (m.done) {
+    if ((m.index ?? 0) > r.log.lastIndex()) {
+      r.refuse(m, `index: ${m.index} beyond the leader's last index ${r.log.lastIndex()}`);
+      return;
+    }
     // Installed (index = snapshot index) or ignored (index = the follower's commit): either way
     // the follower's log matches ours up to m.index.
     pr.maybeUpdate(m.index ?? 0);
@@ -197,6 +226,7 @@ function handleSnapResp(r: RaftCore, pr: Progress, m: Message): void {
     t.acked = 0; // mismatch on the follower: restart the transfer at offset 0
     sendChunk(r, pr);
   } else if (m.offset !== undefined && m.offset !== t.acked) {
+    if (m.offset > t.acked) t.progressAt = r.ticks;
     t.acked = Math.min(m.offset, t.meta.size); // resume from what the follower holds durably
     sendChunk(r, pr);
   }
@@ -215,18 +245,12 @@ export function serveRead(r: RaftCore, from: NodeId, context: string): void {
     answerRead(r, from, context, index, false);
     return;
   }
-  if (leaseValid(r)) {
-    answerRead(r, from, context, index, true);
+  if (leaseValid(r) || r.mut.readIndexWithoutRound) {
+    answerRead(r, from, context, index, !r.mut.readIndexWithoutRound);
     return;
   }
-  const seq = bcastHeartbeat(r);
+  const seq = bcastHeartbeat(r) - (r.mut.readConfirmedByEarlierRound ? 1 : 0);
   r.readOnly.pending.push({ from, context, index, seq });
-}
-
-function leaseValid(r: RaftCore): boolean {
-  if (!r.cfg.leaseReads || !r.cfg.checkQuorum || r.leadTransferee !== null) return false;
-  const span = Math.floor(r.cfg.electionTicks * (1 - r.cfg.maxClockDrift));
-  return r.ticks < r.readOnly.leaseStart + span;
 }
 
 function answerRead(r: RaftCore, to: NodeId, context: string, index: number, lease: boolean): void {

@@ -4,8 +4,11 @@
 
 import type { Entry, HardState, SnapshotMeta, SnapshotOp, StagedSnapshot } from './types.ts';
 
-/** Snapshot images a storage keeps: the newest, and the one before it, so that a transfer in
- * progress can finish reading the image it started (a resumed transfer reads the same bytes). */
+/** Snapshot images a storage keeps besides pinned ones: the newest, and the one before it. An
+ * image being sent to a follower is PINNED by the leader (saveSnapshot's `pinned`) and kept
+ * until its transfer ends — however many snapshots are taken meanwhile — so a resumed transfer
+ * reads the same bytes and a long transfer under sustained writes still finishes. A pin's life
+ * is bounded by the core (a transfer without progress for a while is abandoned, step-leader.ts). */
 export const SNAPSHOT_IMAGES_KEPT = 2;
 
 /** The read side, used by the core. */
@@ -41,9 +44,10 @@ export interface Storage extends LogReader {
   staged(): StagedSnapshot | undefined;
   /** One transaction; resolves once durable. */
   persist(w: PersistWrite): Promise<void>;
-  /** Keeps `image` as snapshot `meta` (replacing older ones, but an image being sent may be kept
-   * until `retain` newer ones exist); resolves once durable. */
-  saveSnapshot(meta: SnapshotMeta, image: Uint8Array): Promise<void>;
+  /** Keeps `image` as snapshot `meta`, the newest; of the older images it keeps the newest
+   * SNAPSHOT_IMAGES_KEPT - 1 and every id in `pinned` (images in transfer), dropping the rest.
+   * Resolves once durable. */
+  saveSnapshot(meta: SnapshotMeta, image: Uint8Array, pinned?: readonly string[]): Promise<void>;
   /** Drops entries up to and including `index` (index <= snapshot().index). Resolves once durable. */
   compact(index: number): Promise<void>;
 }

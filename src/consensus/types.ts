@@ -146,11 +146,18 @@ export interface ReadState {
 
 /** Work for an installing follower, done in order within the persist of one Ready:
  * discard the staged image; stage a chunk durably at its offset (crc = running CRC-32 over
- * [0, offset + data.length)); install the staged image. */
+ * [0, offset + data.length)); install the staged image.
+ *
+ * An install carries the core's one decision about the log suffix, `keepTo`: afterwards the
+ * durable log is the snapshot point (meta.index, meta.term) followed by exactly the durable
+ * entries (meta.index, keepTo] — every durable entry above keepTo is deleted (keepTo ===
+ * meta.index: none kept). The storage does not decide again: the core made the decision with
+ * the entries of this same Ready (a truncating append stepped before the snapshot), which the
+ * storage does not see until after the install. Invariant: keepTo >= meta.index. */
 export type SnapshotOp =
   | { op: 'discard' }
   | { op: 'stage'; meta: SnapshotMeta; offset: number; data: Uint8Array; crc: number }
-  | { op: 'install'; meta: SnapshotMeta };
+  | { op: 'install'; meta: SnapshotMeta; keepTo: number };
 
 /**
  * Everything the core wants done, in order: persist (snapshotOps, then entries — which replace

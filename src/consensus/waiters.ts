@@ -43,6 +43,9 @@ interface ReadWaiter {
 export const RECENT_RESULTS = 4096;
 
 export class Waiters {
+  /** @param byIndexOnly the test-only mutation outcomeByIndexOnly: match outcomes by index alone. */
+  constructor(private readonly byIndexOnly = false) {}
+
   /** Proposals made here, by index (at most one per index: this node appended it). */
   private proposals = new Map<number, EntryWaiter>();
   /** Entries forwarded to the leader, waited for here (index → waiters). */
@@ -75,7 +78,7 @@ export class Waiters {
     this.recent.set(index, { term, result });
     if (this.recent.size > RECENT_RESULTS) this.recent.delete(this.recent.keys().next().value!);
     const settle = (w: EntryWaiter) => {
-      if (w.term === term) w.resolve({ index, term, result });
+      if (w.term === term || this.byIndexOnly) w.resolve({ index, term, result });
       else w.reject(new ConsensusError('SUPERSEDED', `entry ${index} of term ${term} was applied instead of term ${w.term}`));
     };
     const ws = this.forwarded.get(index);
@@ -164,12 +167,26 @@ export class Waiters {
     }
   }
 
-  failAll(err: ConsensusError): void {
-    for (const p of this.proposals.values()) p.reject(err);
-    this.proposals.clear();
-    for (const ws of this.forwarded.values()) for (const w of ws) w.reject(err);
-    this.forwarded.clear();
+  /** Ends every read with `err` (a read changes nothing: failing it is always definite). */
+  failReads(err: ConsensusError): void {
     for (const r of this.reads.values()) r.reject(err);
     this.reads.clear();
+  }
+
+  /**
+   * The node stops (or failed) with entries still awaited: each was appended (here, or at the
+   * leader it was forwarded to) and may commit — or is known committed (index <= committed) and
+   * was not applied here. Either way the outcome is UNKNOWN, never a definite failure.
+   */
+  entriesUncertain(committed: number, why: string): void {
+    for (const [i, p] of this.proposals) {
+      const what = i <= committed ? 'committed but not applied here' : 'appended but not known committed';
+      p.reject(new ConsensusError('UNKNOWN', `${why} with entry ${i} ${what}`));
+    }
+    this.proposals.clear();
+    for (const [i, ws] of this.forwarded) {
+      for (const w of ws) w.reject(new ConsensusError('UNKNOWN', `${why} before entry ${i} was applied here`));
+    }
+    this.forwarded.clear();
   }
 }

@@ -92,16 +92,29 @@ export function clusterRouter(node: ClusterNode): Router {
       fail(res, new ConsensusError('NOT_LEADER', s.lead ? `leader ${s.lead} has no known address` : 'no leader known; retry shortly', { leader: s.lead }));
       return;
     }
+    let up;
     try {
-      const up = await undiciRequest(`http://${addr.host}:${addr.httpPort}${req.originalUrl}`, {
+      up = await undiciRequest(`http://${addr.host}:${addr.httpPort}${req.originalUrl}`, {
         method: req.method as 'POST' | 'DELETE',
         body: req.method === 'DELETE' ? undefined : JSON.stringify(req.body ?? {}),
         headers: { 'content-type': 'application/json', 'x-muster-forwarded': '1' },
       });
-      res.status(up.statusCode).type('application/json').send(await up.body.text());
     } catch (e) {
-      fail(res, new ConsensusError('NOT_LEADER', `leader ${s.lead} unreachable: ${(e as Error).message}`, { leader: s.lead }));
+      // Refused before anything was sent: the leader did nothing. Otherwise the request may have
+      // reached it and the change may be under way: the outcome is unknown (504), not NOT_LEADER.
+      const refused = (e as { code?: string }).code === 'ECONNREFUSED';
+      const why = `passing the request to leader ${s.lead} failed: ${(e as Error).message}`;
+      fail(res, new ConsensusError(refused ? 'NOT_LEADER' : 'UNKNOWN', refused ? why : `${why}; it may have been applied — check the cluster and retry`, { leader: s.lead }));
+      return;
     }
+    let text: string;
+    try {
+      text = await up.body.text();
+    } catch (e) {
+      fail(res, new ConsensusError('UNKNOWN', `the answer of leader ${s.lead} was lost: ${(e as Error).message}; the change may have been applied — check the cluster and retry`, { leader: s.lead }));
+      return;
+    }
+    res.status(up.statusCode).type('application/json').send(text);
   };
 
   r.post('/muster/v1/cluster/nodes', express.json(), (req: Request, res: Response) => {

@@ -16,12 +16,21 @@ export const TOKEN_HEADER = 'x-muster-token';
  * know the configuration (a joining node) can answer. */
 export const FROM_HEADER = 'x-muster-from';
 export const ADDRESS_HEADER = 'x-muster-address';
+/** The id of the sender's cluster (server/cluster-id.ts), on every peer request. */
+export const CLUSTER_HEADER = 'x-muster-cluster';
+/** The refusal of a request from another cluster (409). */
+export const WRONG_CLUSTER = 'PEER_WRONG_CLUSTER';
 
 export interface PeerAppOptions {
   token: string;
+  /** This node's id: a batch with a message addressed to another node is refused. */
+  nodeId?: string;
   /** Receives every message of a valid batch, in order. */
   onMessages(msgs: Message[]): void;
   logger?: { warn(obj: object, msg?: string): void };
+  /** Admits a request by the sender's cluster id (undefined when it sent none): resolves with
+   * undefined to admit, or with this node's cluster id to refuse (409, nothing is stepped). */
+  admit?(clusterId: string | undefined, from: string | undefined): Promise<string | undefined> | string | undefined;
   /** Called with the sender's id and address on every authenticated request that names them. */
   onPeerSeen?(id: string, address: string): void;
   /** A write forwarded by a follower: commit it (this node leads) and return where it landed. */
@@ -50,8 +59,18 @@ export function createPeerApp(opts: PeerAppOptions): Express {
     }
     const from = req.get(FROM_HEADER);
     const address = req.get(ADDRESS_HEADER);
-    if (from && address && /^[A-Za-z0-9_.-]{1,64}$/.test(from) && /^[^\s:]+:\d{1,5}:\d{1,5}$/.test(address)) opts.onPeerSeen?.(from, address);
-    next();
+    const theirs = req.get(CLUSTER_HEADER);
+    Promise.resolve(opts.admit?.(theirs, from)).then(
+      (ours) => {
+        if (ours !== undefined) {
+          res.status(409).json({ code: WRONG_CLUSTER, message: `this node belongs to cluster ${ours}; the request came from ${from ?? 'a peer'} of cluster ${theirs ?? '(none sent)'}`, clusterId: ours });
+          return;
+        }
+        if (from && address && /^[A-Za-z0-9_.-]{1,64}$/.test(from) && /^[^\s:]+:\d{1,5}:\d{1,5}$/.test(address)) opts.onPeerSeen?.(from, address);
+        next();
+      },
+      (e: unknown) => next(e),
+    );
   });
   app.post('/raft/messages', express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 64 * 1024 * 1024 }), (req: Request, res: Response) => {
     const body = req.body as unknown;
@@ -61,10 +80,10 @@ export function createPeerApp(opts: PeerAppOptions): Express {
     }
     let msgs: Message[];
     try {
-      msgs = decodeBatch(body);
+      msgs = decodeBatch(body, opts.nodeId);
     } catch (e) {
       if (!(e instanceof PeerCodecError)) throw e;
-      opts.logger?.warn({ remote: req.socket.remoteAddress, err: e.message }, 'malformed peer batch refused');
+      opts.logger?.warn({ remote: req.socket.remoteAddress, from: req.get(FROM_HEADER), err: e.message }, 'malformed peer batch refused');
       res.status(400).json({ code: e.code, message: e.message });
       return;
     }

@@ -6,7 +6,6 @@ import { Ajv } from 'ajv';
 import express, { type Express, type Request, type Response } from 'express';
 import { Packr } from 'msgpackr';
 import { request } from 'undici';
-import { FROM_HEADER, TOKEN_HEADER } from './peer-app.ts';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 export const BEATS_PATH = '/registry/beats';
@@ -40,12 +39,13 @@ export function beatDigestRoute(onDigest: (keys: string[]) => void, logger?: { w
   };
 }
 
-/** Sends a digest to a peer's base URL; rejects on any failure (the caller keeps the keys). */
-export async function sendBeatDigest(baseUrl: string, token: string, from: string, keys: string[]): Promise<void> {
+/** Sends a digest to a peer's base URL with the node's peer headers (token, sender, cluster id);
+ * rejects on any failure (the caller keeps the keys). */
+export async function sendBeatDigest(baseUrl: string, headers: Record<string, string>, keys: string[]): Promise<void> {
   const res = await request(`${baseUrl}${BEATS_PATH}`, {
     method: 'POST',
     body: packr.pack({ keys }),
-    headers: { 'content-type': 'application/msgpack', [TOKEN_HEADER]: token, [FROM_HEADER]: from },
+    headers: { 'content-type': 'application/msgpack', ...headers },
     headersTimeout: 5000,
     bodyTimeout: 5000,
   });

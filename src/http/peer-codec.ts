@@ -3,7 +3,8 @@
 
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Packr } from 'msgpackr';
-import { MessageType, type Message } from '../consensus/types.ts';
+import { checkMessage } from '../consensus/message-check.ts';
+import { MessageType, type Message, type NodeId } from '../consensus/types.ts';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -85,8 +86,10 @@ export class PeerCodecError extends Error {
   readonly code = 'PEER_BAD_BATCH';
 }
 
-/** Decodes and validates a batch; throws PeerCodecError naming what is wrong. */
-export function decodeBatch(body: Uint8Array): Message[] {
+/** Decodes and validates a batch: the wire schema, then what each message type needs
+ * (message-check.ts), and — when `self` is given — that every message is addressed to it.
+ * Throws PeerCodecError naming the message and the field. */
+export function decodeBatch(body: Uint8Array, self?: NodeId): Message[] {
   let value: unknown;
   try {
     value = packr.unpack(body);
@@ -97,5 +100,11 @@ export function decodeBatch(body: Uint8Array): Message[] {
     const err = validateBatch.errors?.[0];
     throw new PeerCodecError(`invalid message batch: ${err?.instancePath || '(root)'} ${err?.message ?? 'is invalid'}`);
   }
-  return value as Message[];
+  const msgs = value as Message[];
+  for (let k = 0; k < msgs.length; k++) {
+    const m = msgs[k]!;
+    const why = self !== undefined && m.to !== self ? `to: addressed to ${m.to}, this is ${self}` : checkMessage(m);
+    if (why !== undefined) throw new PeerCodecError(`invalid message batch: /${k} (${m.type}) ${why}`);
+  }
+  return msgs;
 }

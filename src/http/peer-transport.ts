@@ -5,7 +5,7 @@
 import { Pool } from 'undici';
 import type { Transport } from '../consensus/transport.ts';
 import type { Message, NodeId } from '../consensus/types.ts';
-import { ADDRESS_HEADER, FROM_HEADER, TOKEN_HEADER } from './peer-app.ts';
+import { ADDRESS_HEADER, CLUSTER_HEADER, FROM_HEADER, TOKEN_HEADER, WRONG_CLUSTER } from './peer-app.ts';
 import { encodeBatch } from './peer-codec.ts';
 
 export interface HttpTransportOptions {
@@ -14,9 +14,11 @@ export interface HttpTransportOptions {
   self?: { id: NodeId; address: string };
   /** The peer's base URL (http://host:peerPort), or undefined when unknown. */
   resolve(id: NodeId): string | undefined;
+  /** This node's cluster id, sent on every request (undefined until known: a joining node). */
+  clusterId?: () => string | undefined;
   /** Queued messages per peer beyond which the oldest are dropped. */
   maxQueue?: number;
-  logger?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  logger?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error?(obj: object, msg?: string): void };
 }
 
 const BACKOFF_MIN_MS = 50;
@@ -35,6 +37,8 @@ export class HttpTransport implements Transport {
   private receivers = new Map<NodeId, (m: Message) => void>();
   private peers = new Map<NodeId, PeerQueue>();
   private closed = false;
+  /** Per peer: ms of the last loud log of a cluster-id refusal (at most one per 10 s). */
+  private refusedLogAt = new Map<NodeId, number>();
 
   private readonly headers: Record<string, string>;
 
@@ -90,9 +94,14 @@ export class HttpTransport implements Transport {
     q.msgs = [];
     q.sending = true;
     const body = encodeBatch(batch);
-    q.pool!.request({ path: '/raft/messages', method: 'POST', body, headers: this.headers }).then(
+    const cluster = this.opts.clusterId?.();
+    const headers = cluster === undefined ? this.headers : { ...this.headers, [CLUSTER_HEADER]: cluster };
+    q.pool!.request({ path: '/raft/messages', method: 'POST', body, headers }).then(
       async (res) => {
-        await res.body.dump();
+        if (res.statusCode === 409) {
+          const b = (await res.body.json().catch(() => ({}))) as { code?: string; clusterId?: string };
+          if (b.code === WRONG_CLUSTER) this.wrongCluster(id, cluster, b.clusterId);
+        } else await res.body.dump();
         if (res.statusCode >= 300) throw new Error(`peer ${id} answered ${res.statusCode}`);
         q.backoffMs = 0;
       },
@@ -110,6 +119,18 @@ export class HttpTransport implements Transport {
         q.timer.unref();
       } else if (q.msgs.length > 0) this.flush(id, q);
     });
+  }
+
+  /** A peer refused us as a member of another cluster: said loudly (rate-limited), both ids. */
+  private wrongCluster(peer: NodeId, ours: string | undefined, theirs: string | undefined): void {
+    const now = Date.now();
+    if (now - (this.refusedLogAt.get(peer) ?? -Infinity) < 10_000) return;
+    this.refusedLogAt.set(peer, now);
+    const log = this.opts.logger;
+    const obj = { peer, ourCluster: ours ?? null, peerCluster: theirs ?? null };
+    const msg = `peer ${peer} belongs to cluster ${theirs ?? '?'}, not ours (${ours ?? 'none yet'}): it refuses our messages. Two clusters share a node id or address — check the peer list and the data dirs`;
+    if (log?.error) log.error(obj, msg);
+    else log?.warn(obj, msg);
   }
 
   async shutdown(): Promise<void> {

@@ -10,13 +10,15 @@ import { Packr } from 'msgpackr';
 import { request as undiciRequest } from 'undici';
 import type pino from 'pino';
 import { RaftNode, type Committed } from '../consensus/driver.ts';
-import { ConsensusError } from '../consensus/errors.ts';
+import { ConsensusError, ConsensusErrorCode } from '../consensus/errors.ts';
+import { Proposer } from '../consensus/proposer.ts';
 import { SeededRand, seedFrom } from '../consensus/rand.ts';
 import type { StateMachine } from '../consensus/state-machine.ts';
 import { wallTimer } from '../consensus/timer.ts';
 import type { NodeId } from '../consensus/types.ts';
 import type { Config } from '../config.ts';
-import { createPeerApp, FROM_HEADER, TOKEN_HEADER } from '../http/peer-app.ts';
+import { CLUSTER_HEADER, createPeerApp, FROM_HEADER, TOKEN_HEADER } from '../http/peer-app.ts';
+import { clusterIdFor, clusterIdOfBootstrap } from './cluster-id.ts';
 import { HttpTransport } from '../http/peer-transport.ts';
 import { LmdbStorage } from '../storage/lmdb-storage.ts';
 
@@ -48,6 +50,12 @@ export class ClusterNode {
   readonly sm: StateMachine;
   readonly raft: RaftNode;
   readonly transport: HttpTransport;
+  private readonly proposer: Proposer;
+  /** The cluster this node belongs to (cluster-id.ts); undefined until a joining node learns it. */
+  private clusterId: string | undefined;
+  private clusterIdUnsaved = false;
+  /** Per sender: ms of the last loud log of a refused request (at most one per 10 s). */
+  private readonly refusedLogAt = new Map<string, number>();
   private peerServer: Server | undefined;
   private readonly cfg: Readonly<Config>;
   private readonly log: pino.Logger;
@@ -69,6 +77,7 @@ export class ClusterNode {
       token: o.config.clusterToken,
       self: { id: this.id, address: nodeAddress(o.config.host, o.config.httpPort, o.config.peerPort) },
       resolve: (id) => this.peerUrl(id),
+      clusterId: () => this.clusterId,
       logger: this.log,
     });
     const empty = this.storage.lastIndex() === 0 && !this.storage.snapshot() && this.storage.hardState().term === 0;
@@ -77,6 +86,19 @@ export class ClusterNode {
       o.config.peers.length > 0 || o.config.join
         ? o.config.peers
         : [{ id: this.id, host: o.config.host, httpPort: o.config.httpPort, peerPort: o.config.peerPort }];
+    this.clusterId = this.storage.clusterId();
+    if (this.clusterId === undefined) {
+      if (empty && peers.length > 0) {
+        // Bootstrapping: every member computes the same id from the same peer list (saved in start()).
+        this.clusterId = clusterIdFor(peers.map((p) => p.id), Object.fromEntries(peers.map((p) => [p.id, nodeAddress(p.host, p.httpPort, p.peerPort)])));
+        this.clusterIdUnsaved = true;
+      } else if (!empty) {
+        // A data dir from before cluster ids were stored: entry 1 is the bootstrap configuration.
+        const first = this.storage.firstIndex() === 1 && this.storage.lastIndex() >= 1 ? this.storage.entries(1, 2, 1 << 20)[0] : undefined;
+        this.clusterId = clusterIdOfBootstrap(first?.change);
+        this.clusterIdUnsaved = this.clusterId !== undefined;
+      }
+    }
     if (!empty && o.config.peers.length > 0) this.log.info({ peers: peers.map((p) => p.id) }, 'data dir is not empty: the configured peer list is ignored (membership comes from the log)');
     const r = o.config.raft;
     this.raft = new RaftNode({
@@ -107,6 +129,17 @@ export class ClusterNode {
           : {}),
       },
     });
+    const raft = this.raft;
+    const stamp = this.stamp;
+    // Local proposals are stamped here; forwarded ones by the leader's onPropose.
+    const stamped = {
+      get core() {
+        return raft.core;
+      },
+      propose: (d: Uint8Array, t: number) => raft.propose(stamp(d), t),
+      waitApplied: (i: number, t: number, ms: number) => raft.waitApplied(i, t, ms),
+    };
+    this.proposer = new Proposer({ raft: stamped, forward: (l, d, t) => this.forward(l, d, t), timer: wallTimer, retryMs: Math.min(100, r.tickMs) });
   }
 
   /** Adds endpoints to the peer port (behind its token check); call before start(). */
@@ -116,8 +149,15 @@ export class ClusterNode {
 
   /** Listens on the peer port and starts the Raft node. */
   async start(): Promise<void> {
+    if (this.clusterId !== undefined && this.clusterIdUnsaved) {
+      await this.storage.saveClusterId(this.clusterId);
+      this.clusterIdUnsaved = false;
+    }
+    this.log.info({ clusterId: this.clusterId ?? null }, this.clusterId ? 'cluster id' : 'no cluster id yet: learned from the cluster this node joins');
     const app = createPeerApp({
+      admit: (theirs, from) => this.admit(theirs, from),
       token: this.cfg.clusterToken,
+      nodeId: this.id,
       onMessages: (msgs) => {
         const now = Date.now();
         for (const m of msgs) this.contact.set(m.from, now);
@@ -137,11 +177,43 @@ export class ClusterNode {
     this.log.info({ peerPort: this.cfg.peerPort }, 'raft node started');
   }
 
+  /**
+   * Admits a peer request by its cluster id (PeerAppOptions.admit). A node that has none yet (a
+   * joining node, empty data dir) learns it from the first request that carries one, durably,
+   * before anything is stepped. A request of another cluster is refused, and said loudly with
+   * both ids: nothing of it may mix into this node's history.
+   */
+  private async admit(theirs: string | undefined, from: string | undefined): Promise<string | undefined> {
+    if (this.clusterId === undefined && theirs !== undefined) {
+      this.clusterId = theirs;
+      await this.storage.saveClusterId(theirs);
+      this.log.info({ clusterId: theirs, from }, 'learned the cluster id from the cluster this node joins');
+      return undefined;
+    }
+    if (theirs !== undefined && theirs === this.clusterId) return undefined;
+    const ours = this.clusterId ?? '(none)';
+    const key = from ?? '?';
+    const now = Date.now();
+    if (now - (this.refusedLogAt.get(key) ?? -Infinity) >= 10_000) {
+      this.refusedLogAt.set(key, now);
+      this.log.error(
+        { ourCluster: ours, peerCluster: theirs ?? null, from: from ?? null },
+        `REFUSED a peer request from ${from ?? 'an unnamed peer'} of cluster ${theirs ?? '(none sent)'}: this node belongs to cluster ${ours}. Two clusters must not share a node (check the peer lists and data dirs)`,
+      );
+    }
+    return ours;
+  }
+
   /** Milliseconds since this node last heard from `id` (null when never, or unknown). */
   lastContact(id: NodeId): number | null {
     if (id === this.id) return 0;
     const t = this.contact.get(id);
     return t === undefined ? null : Date.now() - t;
+  }
+
+  /** Headers every peer request of this node carries (token, sender, cluster id). */
+  peerHeaders(): Record<string, string> {
+    return { [TOKEN_HEADER]: this.cfg.clusterToken, [FROM_HEADER]: this.id, ...(this.clusterId ? { [CLUSTER_HEADER]: this.clusterId } : {}) };
   }
 
   /** The peer port's base URL of node `id` (http://host:peerPort), or undefined when unknown. */
@@ -154,38 +226,16 @@ export class ClusterNode {
   }
 
   /**
-   * Commits `data` through the leader from any node: proposes here when leading, else forwards
-   * to the leader over the peer port, then waits until THIS node has applied it (read-your-writes).
-   * Every attempt sends the same bytes, with the same request id inside, so retrying after an
-   * uncertain outcome is safe: the state machine applies a request id once. Retried: NOT_LEADER
-   * and DROPPED (never appended), SUPERSEDED (lost its slot), UNKNOWN (may or may not commit).
-   * At the deadline, if any attempt may have been appended, the answer is UNKNOWN — never a
-   * false failure.
+   * Commits `data` through the leader from any node (proposer.ts): proposes here when leading,
+   * else forwards to the leader over the peer port, then waits until THIS node has applied it
+   * (read-your-writes). Retries send the same bytes (the same request id inside); once any
+   * attempt may have been appended, every failure is UNKNOWN — never a false failure.
    */
-  async propose(data: Uint8Array, timeoutMs = this.cfg.raft.requestTimeoutMs): Promise<Committed> {
-    const deadline = Date.now() + timeoutMs;
-    let lastErr: ConsensusError | undefined;
-    let uncertain = false;
-    while (Date.now() < deadline) {
-      const core = this.raft.core;
-      try {
-        if (core.role === 'leader') return await this.raft.propose(this.stamp(data), deadline - Date.now());
-        const leader = core.lead;
-        if (leader === null) throw new ConsensusError('NOT_LEADER', 'no leader known', { leader: null });
-        const { index, term } = await this.forward(leader, data, deadline - Date.now());
-        return await this.raft.waitApplied(index, term, Math.max(1, deadline - Date.now()));
-      } catch (e) {
-        if (!(e instanceof ConsensusError)) throw e;
-        lastErr = e;
-        if (e.code === 'UNKNOWN' || e.code === 'TIMEOUT') uncertain = true;
-        else if (e.code !== 'NOT_LEADER' && e.code !== 'DROPPED' && e.code !== 'SUPERSEDED') throw e;
-        await new Promise((r) => setTimeout(r, Math.min(100, this.cfg.raft.tickMs)));
-      }
-    }
-    if (uncertain) throw new ConsensusError('UNKNOWN', `the write may or may not have been applied within ${timeoutMs} ms; retrying it with the same request id is safe`, { leader: this.raft.core.lead });
-    throw lastErr ?? new ConsensusError('TIMEOUT', `no leader accepted the write within ${timeoutMs} ms`);
+  propose(data: Uint8Array, timeoutMs = this.cfg.raft.requestTimeoutMs): Promise<Committed> {
+    return this.proposer.propose(data, timeoutMs);
   }
 
+  /** One forwarded attempt (ForwardFn): NOT_LEADER only when nothing reached the leader. */
   private async forward(leader: NodeId, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }> {
     const url = this.peerUrl(leader);
     if (!url) throw new ConsensusError('NOT_LEADER', `no address for leader ${leader}`, { leader });
@@ -194,7 +244,7 @@ export class ClusterNode {
       res = await undiciRequest(`${url}/raft/propose`, {
         method: 'POST',
         body: data,
-        headers: { 'content-type': 'application/octet-stream', [TOKEN_HEADER]: this.cfg.clusterToken, [FROM_HEADER]: this.id },
+        headers: { 'content-type': 'application/octet-stream', [TOKEN_HEADER]: this.cfg.clusterToken, [FROM_HEADER]: this.id, ...(this.clusterId ? { [CLUSTER_HEADER]: this.clusterId } : {}) },
         headersTimeout: Math.max(1, timeoutMs),
         bodyTimeout: Math.max(1, timeoutMs),
       });
@@ -203,10 +253,16 @@ export class ClusterNode {
       const refused = (e as { code?: string }).code === 'ECONNREFUSED';
       throw new ConsensusError(refused ? 'NOT_LEADER' : 'UNKNOWN', `forwarding to leader ${leader} failed: ${(e as Error).message}`, { leader, cause: e });
     }
-    const body = new Uint8Array(await res.body.arrayBuffer());
-    const v = packr.unpack(body) as { index?: number; term?: number; code?: string; message?: string; leader?: string | null };
+    let v: { index?: number; term?: number; code?: string; message?: string; leader?: string | null };
+    try {
+      v = packr.unpack(new Uint8Array(await res.body.arrayBuffer())) as typeof v;
+    } catch (e) {
+      // The leader answered, but its answer was lost or garbled: it may have appended the entry.
+      throw new ConsensusError('UNKNOWN', `the answer of leader ${leader} was lost: ${(e as Error).message}`, { leader, cause: e });
+    }
     if (res.statusCode === 200 && typeof v.index === 'number' && typeof v.term === 'number') return { index: v.index, term: v.term };
-    throw new ConsensusError((v.code as ConsensusError['code']) ?? 'UNKNOWN', v.message ?? `leader answered ${res.statusCode}`, { leader: v.leader ?? null });
+    const known = typeof v.code === 'string' && v.code in ConsensusErrorCode;
+    throw new ConsensusError(known ? (v.code as ConsensusError['code']) : 'UNKNOWN', v.message ?? `leader answered ${res.statusCode}`, { leader: v.leader ?? null });
   }
 
   /** SIGTERM: stop taking work, hand leadership away, flush, close. */

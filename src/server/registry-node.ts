@@ -45,7 +45,7 @@ export function registryRoutes(app: Express, node: ClusterNode, store: DatumStor
       sendDigest: (leaderId, keys) => {
         const url = node.peerUrl(leaderId);
         if (!url) return Promise.reject(new Error(`no address for leader ${leaderId}`));
-        return sendBeatDigest(url, config.clusterToken, config.nodeId, keys);
+        return sendBeatDigest(url, node.peerHeaders(), keys);
       },
       now: () => performance.now(),
       logger: log,

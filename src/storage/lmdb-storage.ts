@@ -123,7 +123,19 @@ export class LmdbStorage implements Storage {
     return out.subarray(0, filled);
   }
 
+  /** The id of the cluster this data dir belongs to (server/cluster-id.ts), if recorded. */
+  clusterId(): string | undefined {
+    return this.meta.get('clusterId') as string | undefined;
+  }
+
   // ---- writes (each one transaction, resolved once flushed) -----------------------------------
+
+  /** Records the cluster id; resolves once durable. */
+  saveClusterId(id: string): Promise<void> {
+    return this.write(() => {
+      this.meta.put('clusterId', id);
+    });
+  }
 
   persist(w: PersistWrite): Promise<void> {
     return this.write(() => {
@@ -139,7 +151,7 @@ export class LmdbStorage implements Storage {
           this.images.put([op.meta.id, op.offset], op.data);
           this.setMeta('staged', { meta: op.meta, offset: op.offset + op.data.length, crc: op.crc });
         } else {
-          this.install(op.meta);
+          this.install(op.meta, op.keepTo);
         }
       }
       if (w.entries.length > 0) this.replaceFrom(w.entries);
@@ -147,14 +159,14 @@ export class LmdbStorage implements Storage {
     });
   }
 
-  saveSnapshot(meta: SnapshotMeta, image: Uint8Array): Promise<void> {
+  saveSnapshot(meta: SnapshotMeta, image: Uint8Array, pinned: readonly string[] = []): Promise<void> {
     return this.write(() => {
       if (this.m.snap && this.m.snap.index >= meta.index) return;
       for (let off = 0; off < image.length || off === 0; off += IMAGE_CHUNK) {
         this.images.put([meta.id, off], image.subarray(off, Math.min(image.length, off + IMAGE_CHUNK)));
         if (image.length === 0) break;
       }
-      this.keepImage(meta.id);
+      this.keepImage(meta.id, pinned);
       this.setMeta('snap', meta);
     });
   }
@@ -201,16 +213,16 @@ export class LmdbStorage implements Storage {
     this.last = last;
   }
 
-  /** The staged image becomes the snapshot; the log keeps its suffix only if it holds
-   * (meta.index, meta.term). A pointer flip inside the transaction: images are keyed by id. */
-  private install(meta: SnapshotMeta): void {
+  /** The staged image becomes the snapshot; the log keeps exactly its entries (meta.index, keepTo]
+   * (the core's decision, SnapshotOp 'install'). A pointer flip inside the transaction: images
+   * are keyed by id. */
+  private install(meta: SnapshotMeta, keepTo: number): void {
     const st = this.m.staged;
     if (!st || st.meta.id !== meta.id || st.offset !== meta.size) throw new Error(`install of ${meta.id} without its full staged image`);
-    const keep = this.term(meta.index) === meta.term;
-    const dropTo = keep ? meta.index : this.last;
-    for (const k of this.log.getKeys({ start: this.m.prev.index + 1, end: dropTo + 1 })) this.log.remove(k);
-    if (!keep) this.last = meta.index;
-    this.last = Math.max(this.last, meta.index);
+    if (keepTo < meta.index || keepTo > Math.max(this.last, meta.index)) throw new Error(`install of ${meta.id} keeps up to ${keepTo}, log ends at ${this.last}`);
+    for (const k of this.log.getKeys({ start: this.m.prev.index + 1, end: meta.index + 1 })) this.log.remove(k);
+    for (const k of this.log.getKeys({ start: keepTo + 1, end: this.last + 1 })) this.log.remove(k);
+    this.last = keepTo;
     this.setMeta('prev', { index: meta.index, term: meta.term });
     this.setMeta('staged', undefined);
     this.keepImage(meta.id);
@@ -218,11 +230,14 @@ export class LmdbStorage implements Storage {
     this.setMeta('hs', { ...this.m.hs, commit: Math.max(this.m.hs.commit, meta.index) });
   }
 
-  private keepImage(id: string): void {
+  /** `id` becomes the newest image; older ones stay if among the newest kept or pinned. */
+  private keepImage(id: string, pinned: readonly string[] = []): void {
     const ids = this.m.images.filter((x) => x !== id);
     ids.push(id);
-    while (ids.length > SNAPSHOT_IMAGES_KEPT) this.dropImage(ids.shift()!);
-    this.setMeta('images', ids);
+    const recent = new Set(ids.slice(-SNAPSHOT_IMAGES_KEPT));
+    const kept = ids.filter((x) => recent.has(x) || pinned.includes(x));
+    for (const x of ids) if (!kept.includes(x)) this.dropImage(x);
+    this.setMeta('images', kept);
   }
 
   private dropStaged(): void {

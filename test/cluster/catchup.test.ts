@@ -71,5 +71,13 @@ describe('catch-up of real processes', { timeout: 180_000 }, () => {
     }, 60_000);
     const g = (await (await fetch(c.url('n4', `/kv/key-${N - 1}?consistency=linearizable`))).json()) as { value: string };
     assert.equal(g.value, `${N - 1}:${big}`);
+    // n4 started with an empty data dir and learned the cluster's id: it refuses another one.
+    const other = await fetch(`http://127.0.0.1:${c.nodes.get('n4')!.peerPort}/raft/messages`, {
+      method: 'POST',
+      headers: { 'x-muster-token': c.token, 'x-muster-cluster': '0123456789abcdef' },
+      body: new Uint8Array([0x90]),
+    });
+    assert.equal(other.status, 409);
+    assert.equal(((await other.json()) as { clusterId: string }).clusterId, c.clusterId(['n1', 'n2', 'n3']), 'the id of the cluster it joined');
   });
 });

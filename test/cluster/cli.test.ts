@@ -40,7 +40,9 @@ describe('muster cluster CLI', { timeout: 120_000 }, () => {
     // and the node keeps serving.
     const peer = `http://127.0.0.1:${c.nodes.get(to)!.peerPort}/raft/messages`;
     assert.equal((await fetch(peer, { method: 'POST', body: new Uint8Array([1, 2, 3]) })).status, 401);
-    const garbage = await fetch(peer, { method: 'POST', headers: { 'x-muster-token': c.token }, body: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) });
+    const noCluster = await fetch(peer, { method: 'POST', headers: { 'x-muster-token': c.token }, body: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) });
+    assert.equal(noCluster.status, 409, 'a request without the cluster id is refused');
+    const garbage = await fetch(peer, { method: 'POST', headers: { 'x-muster-token': c.token, 'x-muster-cluster': c.clusterId(ids) }, body: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) });
     assert.equal(garbage.status, 400);
     assert.equal((await c.health(to))?.status, 200, 'still serving');
     assert.equal(await c.leader(ids), to);

@@ -74,6 +74,42 @@ describe('driver', () => {
     assert.notEqual(sim.leader(), L);
   });
 
+  it('stop() reports a proposal appended and replicated but not known committed UNKNOWN (it commits under the next leader)', async () => {
+    const { sim, runUntil, runFor } = cluster(3);
+    await runUntil(() => sim.leader()?.driver!.core.committedInTerm() === true);
+    await runFor(100);
+    const L = sim.leader()!;
+    const others = [...sim.nodes.values()].filter((n) => n !== L);
+    let outcome: string | undefined;
+    L.driver!.propose(put('at-stop')).then(
+      () => (outcome = 'committed'),
+      (e: ConsensusError) => (outcome = e.code),
+    );
+    // Let the proposal be appended and its append leave, but no acknowledgement come back.
+    const last = L.driver!.core.log.lastIndex();
+    for (let k = 0; k < 10 && L.driver!.core.log.lastIndex() === last; k++) await drain();
+    assert.equal(L.driver!.core.log.lastIndex(), last + 1, 'appended');
+    const stopped = L.driver!.stop();
+    await runUntil(() => outcome !== undefined);
+    await stopped;
+    assert.equal(outcome, 'UNKNOWN', 'never a definite failure for an appended entry');
+    L.up = false; // stopped for good: the others elect a leader and commit the entry
+    await runUntil(() => others.every((n) => n.sm!.get('k') === 'at-stop'));
+  });
+
+  it('stop() fails requests that never reached the core with SHUTTING_DOWN', async () => {
+    const { sim, runUntil } = cluster(3);
+    await runUntil(() => sim.leader()?.driver!.core.committedInTerm() === true);
+    const L = sim.leader()!;
+    let outcome: string | undefined;
+    L.driver!.propose(put('never')).catch((e: ConsensusError) => (outcome = e.code));
+    let stopped = false;
+    void L.driver!.stop().then(() => (stopped = true)); // in the same turn: the proposal is still queued
+    await runUntil(() => stopped);
+    assert.equal(outcome, 'SHUTTING_DOWN');
+    assert.equal(L.driver!.core.log.lastIndex(), L.driver!.core.log.committed, 'nothing appended');
+  });
+
   it('resolves proposals with the state machine result once applied at the proposing node', async () => {
     const { sim, runUntil } = cluster(3);
     await runUntil(() => sim.leader() !== undefined);

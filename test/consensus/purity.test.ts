@@ -21,6 +21,8 @@ export const CORE_FILES = [
   'crc32.ts',
   'rand.ts',
   'describe.ts',
+  'message-check.ts',
+  'lease.ts',
 ];
 
 const FORBIDDEN = [

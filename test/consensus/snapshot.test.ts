@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Message } from '../../src/consensus/types.ts';
+import { SNAPSHOT_STALL_ELECTIONS } from '../../src/consensus/step-leader.ts';
 import { Scenario } from '../support/scenario.ts';
 
 const chunksTo = (s: Scenario, to: string, since = 0) =>
@@ -76,14 +77,24 @@ describe('snapshots', () => {
     s.heartbeat(1);
     assert.ok(held, 'a chunk of the first image is held back');
     s.dropIf = undefined;
-    // The leader moves on: two newer snapshots evict the image being sent, so it starts over.
+    // n3 is cut off long enough for the transfer to be abandoned (its image unpinned) while the
+    // leader moves on: newer snapshots evict that image, so the next transfer starts over.
+    s.isolate('n3');
+    const first = s.core('n1').pinnedImages()[0];
+    const stall = () => {
+      for (let t = 0; t < SNAPSHOT_STALL_ELECTIONS * s.core('n1').cfg.electionTicks; t++) {
+        s.tick('n1');
+        s.stabilize();
+      }
+    };
     for (let round = 0; round < 2; round++) {
-      s.isolate('n3');
       for (let i = 0; i < 5; i++) s.propose('n1', `more-${round}-${i}`);
       s.stabilize();
       s.heartbeat();
       s.snapshot('n1');
     }
+    stall(); // the stalled transfer is abandoned, and restarted with the newest image
+    assert.notEqual(s.core('n1').pinnedImages()[0], first, 'the first image is no longer pinned');
     s.heal();
     const newest = s.node('n1').storage.snapshot()!;
     const since = s.delivered.length;
@@ -101,6 +112,35 @@ describe('snapshots', () => {
     const restarts = chunksTo(s, 'n3', since).filter((c) => c === `${newest.id}@0`).length;
     assert.ok(restarts >= 1, 'the newest image was sent again from offset 0');
     assert.deepEqual(s.node('n3').applied, s.node('n1').applied);
+  });
+
+  it('under sustained writes and frequent snapshots, the image in transfer stays pinned and the follower converges', () => {
+    const s = new Scenario(['n1', 'n2', 'n3'], { snapshotChunkBytes: 16 });
+    s.campaign('n1');
+    s.heartbeat();
+    s.isolate('n3');
+    for (let i = 0; i < 40; i++) s.propose('n1', `value-${i}`);
+    s.stabilize();
+    s.heartbeat();
+    s.snapshot('n1');
+    s.heal();
+    // Each round: a few writes, one message exchange, and a new snapshot (compacting the log),
+    // so the transfer spans many snapshot intervals.
+    let rounds = 0;
+    for (; rounds < 400 && s.node('n3').storage.snapshot() === undefined; rounds++) {
+      for (let i = 0; i < 3; i++) s.propose('n1', `w${rounds}-${i}`);
+      s.tick('n1');
+      s.deliverOnce();
+      s.deliverOnce();
+      s.snapshot('n1');
+    }
+    const restarts = chunksTo(s, 'n3').filter((c) => c.endsWith('@0')).length;
+    assert.ok(s.node('n3').storage.snapshot() !== undefined, `n3 installed a snapshot (transfers started: ${restarts}, rounds: ${rounds})`);
+    assert.equal(restarts, 1, 'one transfer, never restarted');
+    s.heartbeat(20);
+    assert.deepEqual(s.node('n3').applied, s.node('n1').applied, 'and then converges by appends');
+    const images = (s.node('n1').storage.disk.visible.raft.images as Map<string, unknown>).size;
+    assert.ok(images <= 2, `unpinned images are dropped again (${images} kept)`);
   });
 
   it('a snapshot at or below the follower commit index is ignored', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
+import { createServer, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { clusterRouter, statusOf } from '../../src/http/cluster-api.ts';
 import type { RaftStatus } from '../../src/consensus/raft.ts';
@@ -72,5 +73,41 @@ describe('adding a node is idempotent', () => {
     const r = await request(app).post('/muster/v1/cluster/nodes').send({ id: 'n2', address: '127.0.0.1:8858:7858' }).expect(200);
     assert.equal(r.body.voter, true);
     assert.deepEqual(calls, ['promote n4']);
+  });
+});
+
+describe('membership requests passed to the leader', () => {
+  it('a lost answer from the leader is UNKNOWN (504), not NOT_LEADER', async () => {
+    // A "leader" that takes the request and drops the connection without answering.
+    let got = 0;
+    const srv = createServer((sock) => {
+      sock.once('data', () => {
+        got++;
+        sock.destroy();
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as AddressInfo).port;
+    try {
+      const conf = { voters: ['n1', 'n2', 'n3'], learners: [], addresses: { n2: `127.0.0.1:${port}:1` } };
+      const app = appWith({ lead: 'n2', role: 'follower', conf });
+      const r = await request(app).post('/muster/v1/cluster/nodes').send({ id: 'n5', address: '127.0.0.1:8888:7888' }).expect(504);
+      assert.equal(r.body.code, 'UNKNOWN');
+      assert.equal(got, 1, 'the request reached the leader');
+      const d = await request(app).delete('/muster/v1/cluster/nodes/n3').expect(504);
+      assert.equal(d.body.code, 'UNKNOWN');
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('a leader that refuses the connection: nothing was sent, NOT_LEADER (503)', async () => {
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as AddressInfo).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    const conf = { voters: ['n1', 'n2', 'n3'], learners: [], addresses: { n2: `127.0.0.1:${port}:1` } };
+    const r = await request(appWith({ lead: 'n2', role: 'follower', conf })).post('/muster/v1/cluster/leader').send({ to: 'n3' }).expect(503);
+    assert.equal(r.body.code, 'NOT_LEADER');
   });
 });

@@ -63,6 +63,46 @@ describe('peer app', () => {
   });
 });
 
+describe('peer app: what each message type needs', () => {
+  const post = (a: ReturnType<typeof createPeerApp>, msgs: unknown[]) =>
+    request(a).post('/raft/messages').set('x-muster-token', TOKEN).set('content-type', 'application/msgpack').send(Buffer.from(encodeBatch(msgs as Message[])));
+
+  it('refuses (400, naming the field) a snap message without snap, and steps none of the batch', async () => {
+    const got: Message[] = [];
+    const warned: string[] = [];
+    const a = createPeerApp({ token: TOKEN, nodeId: 'n2', onMessages: (m) => got.push(...m), logger: { warn: (o) => warned.push(JSON.stringify(o)) } });
+    const r = await post(a, [hb, { type: 'snap', from: 'n1', to: 'n2', term: 3 }]).expect(400);
+    assert.match(r.body.message, /\/1 \(snap\) snap: required/);
+    assert.equal(got.length, 0);
+    assert.equal(warned.length, 1, 'the refusal is logged');
+  });
+
+  it('refuses messages missing what their type needs, with gaps in entries, or addressed to another node', async () => {
+    const got: Message[] = [];
+    const a = createPeerApp({ token: TOKEN, nodeId: 'n2', onMessages: (m) => got.push(...m) });
+    const bad: [unknown, RegExp][] = [
+      [{ type: 'app', from: 'n1', to: 'n2', term: 3, index: 4, logTerm: 3, commit: 4 }, /entries: required/],
+      [{ ...app, entries: [{ index: 7, term: 3, type: 'normal' }] }, /entries\/0\/index: 7, expected 5/],
+      [{ ...app, entries: [{ index: 5, term: 9, type: 'normal' }] }, /entries\/0\/term/],
+      [{ ...app, entries: [{ index: 5, term: 3, type: 'conf' }] }, /change: required/],
+      [{ type: 'vote', from: 'n1', to: 'n2', term: 3 }, /index: required in vote/],
+      [{ type: 'heartbeat', from: 'n1', to: 'n2', term: 3 }, /commit: required/],
+      [{ type: 'readIndex', from: 'n1', to: 'n2', term: 3 }, /context: required/],
+      [{ type: 'snapResp', from: 'n1', to: 'n2', term: 3, done: true, snapId: 's' }, /index: required/],
+      [{ ...hb, to: 'n3' }, /to: addressed to n3, this is n2/],
+      [{ ...hb, term: 0 }, /term: must be a positive integer/],
+      [{ ...hb, from: 'n2' }, /to itself/],
+    ];
+    for (const [m, why] of bad) {
+      const r = await post(a, [m]).expect(400);
+      assert.match(r.body.message, why, JSON.stringify(m));
+    }
+    assert.equal(got.length, 0);
+    await post(a, [hb, app]).expect(204);
+    assert.equal(got.length, 2, 'well-formed messages still pass');
+  });
+});
+
 describe('http transport', () => {
   const servers: Server[] = [];
   const transports: HttpTransport[] = [];

@@ -39,6 +39,17 @@ export class Checker {
   private durableApplied = new Map<NodeId, number>();
   /** Completed reads: the highest applied index served. */
   maxReadServed = 0;
+  /** Only the consequences: skip the direct rule checks (commit of a previous-term entry,
+   * configuration change before a current-term commit), to measure whether a broken rule also
+   * shows as a lost commit. */
+  consequencesOnly = false;
+  /** Log matching: entry (index/term) → the term of the entry before it, as first written. */
+  private prevTermOf = new Map<string, number>();
+  /** Match never decreases within a term: "leader:term:follower" → match. */
+  private matchSeen = new Map<string, number>();
+  /** The term of the entry at `index` in the log of the leader of `term`, while it still leads
+   * that term (undefined when unknown). Set by the cluster. */
+  leaderLogTerm: (term: number, index: number) => number | undefined = () => undefined;
 
   fail(msg: string): void {
     if (this.violations.length < 20) this.violations.push(msg);
@@ -70,6 +81,11 @@ export class Checker {
           const i = m.index!;
           if (i > durable.prevIndex + durable.entries.length) {
             this.fail(`durability: ${m.from} acknowledged entry ${i} before it was durable`);
+          } else {
+            // The acknowledgement claims the leader's entry at i, not just a log that long.
+            const want = this.leaderLogTerm(m.term, i);
+            const have = termAt(durable, i);
+            if (want !== undefined && have !== want) this.fail(`durability: ${m.from} acknowledged entry ${i} of term ${want} to the term-${m.term} leader but durably holds ${i}/${have}`);
           }
         }
         break;
@@ -90,9 +106,26 @@ export class Checker {
 
   // ---- logs ---------------------------------------------------------------------------------
 
-  /** Before a persist: no committed entry is overwritten with another or truncated away. */
+  /** Before a persist: no committed entry is overwritten with another or truncated away; every
+   * entry written follows the same entry as wherever else it was written (log matching). */
   onPersist(node: NodeId, w: PersistWrite, before: MemRaftState, core: RaftCore): { truncated: boolean } {
     let truncated = false;
+    const install = w.snapshotOps.find((o) => o.op === 'install');
+    const termBefore = (i: number): number | undefined => {
+      if (install && install.op === 'install') {
+        if (i === install.meta.index) return install.meta.term;
+        if (i < install.meta.index || i > install.keepTo) return undefined;
+      }
+      return termAt(before, i);
+    };
+    w.entries.forEach((e, k) => {
+      const prev = k > 0 ? w.entries[k - 1]!.term : termBefore(e.index - 1);
+      if (prev === undefined || e.index === 1) return;
+      const key = `${e.index}/${e.term}`;
+      const first = this.prevTermOf.get(key);
+      if (first === undefined) this.prevTermOf.set(key, prev);
+      else if (first !== prev) this.fail(`log matching: ${node} writes ${key} after an entry of term ${prev}; elsewhere ${key} follows term ${first}`);
+    });
     if (w.entries.length > 0) {
       const first = w.entries[0]!.index;
       const oldLast = before.prevIndex + before.entries.length;
@@ -120,7 +153,7 @@ export class Checker {
       // Configuration changes: only after the leader committed an entry of its term.
       if (core.role === Role.Leader) {
         for (const e of w.entries) {
-          if (e.type === EntryType.Conf && e.term === core.term && e.change?.type !== 'bootstrap' && !core.committedInTerm()) {
+          if (!this.consequencesOnly && e.type === EntryType.Conf && e.term === core.term && e.change?.type !== 'bootstrap' && !core.committedInTerm()) {
             this.fail(`config change before term commit: leader ${node} appended ${e.change?.type} at ${e.index} in term ${e.term} before committing an entry of its term`);
           }
         }
@@ -156,7 +189,7 @@ export class Checker {
     }
     // Commit: record the entries newly known committed and check they agree.
     const seen = this.lastCommit.get(node) ?? 0;
-    if (core.role === Role.Leader && lc.committed > seen && this.lastCommit.has(node) && lc.term(lc.committed) !== core.term) {
+    if (!this.consequencesOnly && core.role === Role.Leader && lc.committed > seen && this.lastCommit.has(node) && lc.term(lc.committed) !== core.term) {
       // A leader advances its commit index only to an entry of its own term (Raft §5.4.2).
       this.fail(`commit rule: leader ${node} of term ${core.term} advanced commit to ${lc.committed}, an entry of term ${lc.term(lc.committed)}`);
     }
@@ -180,6 +213,35 @@ export class Checker {
     const da = this.durableApplied.get(node) ?? 0;
     if (durableApplied < da) this.fail(`durable applied decreased on ${node}: ${da} -> ${durableApplied}`);
     this.durableApplied.set(node, durableApplied);
+  }
+
+  /**
+   * A leader's commit index is held durably by a quorum of its voters (what "committed" means);
+   * `durableOf` gives a node's durable Raft state. Checked when the leader's commit advances.
+   */
+  checkCommitQuorum(node: NodeId, core: RaftCore, durableOf: (id: NodeId) => MemRaftState | undefined): void {
+    const c = core.log.committed;
+    const t = core.log.term(c);
+    if (t === undefined) return;
+    let holders = 0;
+    for (const v of core.conf.voters) {
+      const d = durableOf(v);
+      if (!d) continue;
+      if (c <= d.prevIndex ? d.snap !== undefined && d.snap.index >= c : termAt(d, c) === t) holders++;
+    }
+    if (holders < Math.floor(core.conf.voters.length / 2) + 1) {
+      this.fail(`commit quorum: leader ${node} of term ${core.term} committed ${c}/${t}, held durably by ${holders} of its ${core.conf.voters.length} voters`);
+    }
+  }
+
+  /** Progress: a leader's match for a follower never decreases within its term. */
+  checkMatch(node: NodeId, core: RaftCore): void {
+    for (const [id, pr] of core.prs) {
+      const k = `${node}:${core.term}:${id}`;
+      const prev = this.matchSeen.get(k) ?? 0;
+      if (pr.match < prev) this.fail(`match decreased: leader ${node} of term ${core.term} lowered ${id}'s match ${prev} -> ${pr.match}`);
+      this.matchSeen.set(k, pr.match);
+    }
   }
 
   /** A restarted node starts a new volatile life: only durable state must be monotonic. */
@@ -237,7 +299,9 @@ export class Checker {
     if (outcome === 'committed') {
       const at = this.applied[index!];
       if (!at || at.id !== id || at.term !== term) this.fail(`proposal ${id} reported committed at ${index}/${term}, but that index holds ${at?.id}/${at?.term}`);
-    } else if (outcome === 'DROPPED' || outcome === 'SUPERSEDED') {
+    } else if (outcome !== 'pending' && outcome !== 'UNKNOWN' && outcome !== 'TIMEOUT') {
+      // Every other outcome (NOT_LEADER, DROPPED, SUPERSEDED, SHUTTING_DOWN, INVALID, ...) is a
+      // definite failure: the write must never commit.
       const at = this.appliedIds.get(id);
       if (at !== undefined) this.fail(`proposal ${id} reported ${outcome} but committed at ${at}`);
     }

@@ -1,10 +1,12 @@
 // npm run sim -- --seeds N [--start S] [--nodes 3|5] [--steps K] [--trace] [--mutation NAME]
+//                [--profile mixed|reads|lease|disk|figure8] [--consequences-only]
 //
 // Prints one line per failing seed (with the command that replays it) and, last,
 // `sim: N seeds, V violations`. Without --nodes, odd seeds run 5 nodes and even seeds 3.
 
 import type { Mutations } from '../../src/consensus/raft.ts';
 import { emptyStats, type SimStats } from './cluster.ts';
+import { MUTATIONS } from './mutations.ts';
 import { runSeed } from './run.ts';
 
 function parse(argv: string[]): Record<string, string | true> {
@@ -28,7 +30,6 @@ function int(v: string | true | undefined, name: string, dflt: number): number {
   return n;
 }
 
-const MUTATIONS = ['commitPrevTermByCount', 'voteBeforePersist', 'skipHeartbeatCommitClamp', 'confChangeBeforeTermCommit', 'readIndexBeforeNoop'];
 
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
@@ -39,9 +40,12 @@ async function main(): Promise<number> {
   if (nodesArg !== undefined && nodesArg !== 3 && nodesArg !== 5) throw new Error('--nodes must be 3 or 5');
   const mutations: Mutations = {};
   if (typeof args.mutation === 'string') {
-    if (!MUTATIONS.includes(args.mutation)) throw new Error(`--mutation must be one of ${MUTATIONS.join(', ')}`);
+    if (!(MUTATIONS as string[]).includes(args.mutation)) throw new Error(`--mutation must be one of ${MUTATIONS.join(', ')}`);
     (mutations as Record<string, boolean>)[args.mutation] = true;
   }
+  const PROFILES = ['mixed', 'reads', 'lease', 'disk', 'figure8'] as const;
+  const profile = typeof args.profile === 'string' ? (args.profile as (typeof PROFILES)[number]) : undefined;
+  if (profile !== undefined && !PROFILES.includes(profile)) throw new Error(`--profile must be one of ${PROFILES.join(', ')}`);
   const tty = process.stderr.isTTY && !process.env.CI;
   const totals: SimStats = emptyStats();
   let violations = 0;
@@ -49,12 +53,12 @@ async function main(): Promise<number> {
   for (let k = 0; k < seeds; k++) {
     const seed = start + k;
     const nodes = nodesArg ?? (seed % 2 === 1 ? 5 : 3);
-    const r = await runSeed(seed, { nodes, steps, mutations, trace: args.trace === true });
+    const r = await runSeed(seed, { nodes, steps, mutations, trace: args.trace === true, consequencesOnly: args['consequences-only'] === true, ...(profile ? { profile } : {}) });
     for (const key of Object.keys(totals) as (keyof SimStats)[]) totals[key] += r.stats[key];
     if (r.violations.length > 0) {
       violations++;
       if (tty) process.stderr.write('\r\x1b[K');
-      const replay = `npm run sim -- --start ${seed} --seeds 1 --nodes ${nodes} --steps ${steps}${args.mutation ? ` --mutation ${String(args.mutation)}` : ''} --trace`;
+      const replay = `npm run sim -- --start ${seed} --seeds 1 --nodes ${nodes} --steps ${steps}${args.mutation ? ` --mutation ${String(args.mutation)}` : ''}${profile ? ` --profile ${profile}` : ''} --trace`;
       console.log(`FAIL seed ${seed} (${nodes} nodes): ${r.violations[0]}   [replay: ${replay}]`);
       if (args.trace === true && r.trace) console.log(r.trace.join('\n'));
     }

@@ -46,6 +46,13 @@ export interface SimStats {
   readsServed: number;
   leaseReads: number;
   proposalsCommitted: number;
+  gracefulStops: number;
+  forwardedProposals: number;
+  retriedRequestIds: number;
+  longDelays: number;
+  fastRestarts: number;
+  slowDisks: number;
+  removedStayingUp: number;
 }
 
 export const emptyStats = (): SimStats => ({
@@ -60,6 +67,13 @@ export const emptyStats = (): SimStats => ({
   readsServed: 0,
   leaseReads: 0,
   proposalsCommitted: 0,
+  gracefulStops: 0,
+  forwardedProposals: 0,
+  retriedRequestIds: 0,
+  longDelays: 0,
+  fastRestarts: 0,
+  slowDisks: 0,
+  removedStayingUp: 0,
 });
 
 /** The storage the simulator gives a node: the in-memory one, with the checker looking at every
@@ -89,6 +103,13 @@ export class SimNode {
   /** Work that arrived while paused: run on resume. */
   deferred: (() => void)[] = [];
   inbox: Message[] = [];
+  /** The node's clock (drifting), for the code that runs on it (Proposer). */
+  timer: Timer | undefined;
+  /** A graceful stop is under way. */
+  stopping = false;
+  /** The disk is slow until this virtual time: each flush takes slowMs more. */
+  slowUntil = 0;
+  slowMs = 0;
 
   constructor(readonly id: NodeId, rate: number, offset: number, schedule: (flush: () => void) => void) {
     this.rate = rate;
@@ -106,6 +127,8 @@ export class SimCluster {
   /** Called when a node is first seen leading a new term (fault injection hooks in here). */
   onNewLeader: ((n: SimNode) => void) | undefined;
   private leaderTerms = new Set<number>();
+  /** Leaders' commit index at the last observation (the quorum check runs when it advances). */
+  private leaderCommitSeen = new Map<SimNode, number>();
 
   constructor(
     readonly seed: number,
@@ -117,6 +140,13 @@ export class SimCluster {
   ) {
     if (tracing) this.trace = [];
     this.net = new MemoryNetwork(new SeededRand(seed ^ 0x5bd1e995), (d, fn) => this.clock.after(d, fn), faults);
+    checker.leaderLogTerm = (term, index) => {
+      for (const n of this.nodes.values()) {
+        const c = n.up ? n.driver?.core : undefined;
+        if (c && c.role === 'leader' && c.term === term) return index <= c.log.lastIndex() ? c.log.term(index) : undefined;
+      }
+      return undefined;
+    };
     this.net.onSend = (m) => {
       const n = this.nodes.get(m.from);
       if (n) this.checker.onSend(m, n.disk.durable.raft);
@@ -132,9 +162,14 @@ export class SimCluster {
   }
 
   addNode(id: NodeId): SimNode {
-    const rate = 1 + (this.rand.next() - 0.5) * this.opts.maxClockDrift; // within the drift bound
+    // Within the drift bound, [1 - d, 1 + d]; a third of the nodes at an extreme, where lease
+    // bugs show.
+    const d = this.opts.maxClockDrift;
+    const rate = this.rand.chance(1 / 3) ? this.rand.pick([1 - d, 1 + d]) : 1 + (this.rand.next() * 2 - 1) * d;
     const n = new SimNode(id, rate, this.rand.int(100_000), (flush) => {
-      this.clock.after(this.rand.int(this.opts.diskMaxMs + 1), () => this.whenRunning(n, flush));
+      // A slow disk (slowDisk) takes tens of ms per flush for a while.
+      const slow = this.clock.now < n.slowUntil ? n.slowMs : 0;
+      this.clock.after(slow + this.rand.int(this.opts.diskMaxMs + 1), () => this.whenRunning(n, flush));
     });
     this.nodes.set(id, n);
     return n;
@@ -162,13 +197,15 @@ export class SimCluster {
       onRestore: (meta, state) => c.onRestore(n.id, meta, state),
     });
     const clock = this.clock;
+    const life = n.incarnation;
     const timer: Timer = {
       now: () => clock.now * n.rate + n.offset,
       setInterval: (fn, ms) => {
         const h = { cancelled: false };
         const period = ms / n.rate;
         const fire = () => {
-          if (h.cancelled) return;
+          // Timers die with the process (a crash or a stop ends this life).
+          if (h.cancelled || n.incarnation !== life || !n.up) return;
           if (!n.paused) fn();
           clock.after(period, fire);
         };
@@ -211,8 +248,11 @@ export class SimCluster {
       },
       onReady: this.trace ? (rd) => this.log(() => `${n.id} ready: ${describeReady(rd).replaceAll('\n', ' | ')}`) : undefined,
       onFatal: (err) => this.checker.fail(`node ${n.id} failed: ${(err as Error).stack ?? err}`),
+      // Every peer here runs the same correct code: a refused message is a bug.
+      onRefused: (why) => this.checker.fail(`node ${n.id} refused a message of a correct peer: ${why}`),
     });
     n.driver = driver;
+    n.timer = timer;
     n.sm = sm;
     n.up = true;
     n.paused = false;
@@ -223,6 +263,7 @@ export class SimCluster {
 
   crash(n: SimNode): void {
     if (!n.up) return;
+    n.stopping = false;
     if (n.driver!.persistingWithMessages) this.stats.crashesBetweenPersistAndSend++;
     this.stats.crashes++;
     n.driver!.halt();
@@ -232,6 +273,33 @@ export class SimCluster {
     n.deferred = [];
     n.inbox = [];
     this.log(() => `${n.id} CRASH`);
+  }
+
+  /** Graceful stop (RaftNode.stop, as on SIGTERM): then the process exits cleanly, its writes
+   * flushed. The node is down once the stop resolves. */
+  stop(n: SimNode, then?: () => void): void {
+    if (!n.up || n.stopping || n.paused) return;
+    n.stopping = true;
+    this.stats.gracefulStops++;
+    this.log(() => `${n.id} STOP`);
+    const d = n.driver!;
+    void d.stop().then(() => {
+      if (n.driver !== d || !n.up) return;
+      n.disk.flush();
+      d.halt();
+      n.up = false;
+      n.stopping = false;
+      this.log(() => `${n.id} STOPPED`);
+      then?.();
+    });
+  }
+
+  /** The disk of `n` takes `ms` more per flush for `forMs`. */
+  slowDisk(n: SimNode, ms: number, forMs: number): void {
+    n.slowMs = ms;
+    n.slowUntil = this.clock.now + forMs;
+    this.stats.slowDisks++;
+    this.log(() => `${n.id} SLOW DISK ${ms}ms for ${forMs}ms`);
   }
 
   pause(n: SimNode): void {
@@ -264,6 +332,13 @@ export class SimCluster {
         this.onNewLeader?.(n);
       }
       const durableApplied = (n.disk.durable.app as KvState | undefined)?.applied ?? 0;
+      if (core.role === 'leader') {
+        if (core.log.committed > (this.leaderCommitSeen.get(n) ?? 0) && core.committedInTerm()) {
+          this.checker.checkCommitQuorum(n.id, core, (id) => this.nodes.get(id)?.disk.durable.raft);
+        }
+        this.leaderCommitSeen.set(n, core.log.committed);
+        this.checker.checkMatch(n.id, core);
+      } else this.leaderCommitSeen.delete(n);
       this.checker.observe(n.id, core, n.disk.durable.raft, durableApplied);
     }
   }

@@ -4,12 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Mutations } from '../../src/consensus/raft.ts';
 import { emptyStats, type SimStats } from './cluster.ts';
+import { MUTATION_SEEDS, SIM_CAUGHT } from './mutations.ts';
 import { runSeed } from './run.ts';
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 300);
-const MUTATION_SEEDS = 150;
 
 describe('simulator', () => {
   it(`${SEEDS} seeds of faults (3 and 5 nodes) violate no invariant and exercise every behaviour`, async () => {
@@ -26,14 +25,7 @@ describe('simulator', () => {
     assert.ok(totals.leaseReads > 0 && totals.readsServed > totals.leaseReads, 'both ReadIndex and lease reads served');
   });
 
-  const mutations: (keyof Mutations)[] = [
-    'commitPrevTermByCount',
-    'voteBeforePersist',
-    'skipHeartbeatCommitClamp',
-    'confChangeBeforeTermCommit',
-    'readIndexBeforeNoop',
-  ];
-  for (const m of mutations) {
+  for (const m of SIM_CAUGHT) {
     it(`catches the mutation ${m} within ${MUTATION_SEEDS} seeds`, async () => {
       for (let seed = 1; seed <= MUTATION_SEEDS; seed++) {
         const r = await runSeed(seed, { nodes: seed % 2 === 1 ? 5 : 3, steps: 300, mutations: { [m]: true } });
@@ -42,4 +34,15 @@ describe('simulator', () => {
       assert.fail(`${m} went unnoticed for ${MUTATION_SEEDS} seeds`);
     });
   }
+
+  it(`shows the Figure 8 mutation as a lost commit, with the direct rule checks off, within ${MUTATION_SEEDS} seeds`, async () => {
+    for (let seed = 1; seed <= MUTATION_SEEDS; seed++) {
+      const r = await runSeed(seed, { nodes: seed % 2 === 1 ? 5 : 3, steps: 300, mutations: { commitPrevTermByCount: true }, consequencesOnly: true });
+      if (r.violations.length > 0) {
+        assert.match(r.violations[0]!, /leader completeness|commit safety|committed entry|state machine safety/);
+        return;
+      }
+    }
+    assert.fail(`no lost commit in ${MUTATION_SEEDS} seeds`);
+  });
 });

@@ -61,6 +61,18 @@ describe('durability on LMDB', { timeout: 60_000 }, () => {
 });
 
 async function runCluster(mutations: Mutations): Promise<{ checker: Checker; acked: number }> {
+  // The driver's tick timers are unref'd (a server keeps a process alive); here nothing else
+  // may be pending while the nodes wait for a tick (a lost message, an election), so hold the
+  // event loop open for the run.
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    return await runClusterBody(mutations);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runClusterBody(mutations: Mutations): Promise<{ checker: Checker; acked: number }> {
   const checker = new Checker();
   const ids = ['a', 'b', 'c'];
   const net = new MemoryNetwork(new SeededRand(3), (d, fn) => void setTimeout(fn, d), { drop: 0.02, duplicate: 0.02, minDelay: 0, maxDelay: 3 });

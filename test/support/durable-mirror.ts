@@ -39,8 +39,8 @@ export class DurableMirror implements Storage {
     await this.inner.persist(w);
     applyWrite(this.mirror, w);
   }
-  async saveSnapshot(meta: SnapshotMeta, image: Uint8Array): Promise<void> {
-    await this.inner.saveSnapshot(meta, image);
+  async saveSnapshot(meta: SnapshotMeta, image: Uint8Array, pinned?: readonly string[]): Promise<void> {
+    await this.inner.saveSnapshot(meta, image, pinned);
     this.mirror.snap = meta;
   }
   async compact(index: number): Promise<void> {

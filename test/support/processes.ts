@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clusterIdFor } from '../../src/server/cluster-id.ts';
 
 /**
  * A port for a child process to bind. Taken below the kernel's ephemeral range (32768+ here),
@@ -60,6 +61,11 @@ export class ProcCluster {
     const peers = this.peersEnv(ids);
     for (const id of ids) this.start(id, { MUSTER_PEERS: peers }, args);
     return peers;
+  }
+
+  /** The cluster id that bootstrapping `ids` gives (src/server/cluster-id.ts). */
+  clusterId(ids: string[]): string {
+    return clusterIdFor(ids, Object.fromEntries(ids.map((id) => [id, `127.0.0.1:${this.nodes.get(id)!.httpPort}:${this.nodes.get(id)!.peerPort}`])));
   }
 
   peersEnv(ids: string[]): string {

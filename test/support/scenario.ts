@@ -188,6 +188,16 @@ export class Scenario {
     this.cut.clear();
   }
 
+  /** Restarts a node cleanly: a new core from its storage (everything was persisted), no
+   * memory of its previous life; messages queued for it are still delivered. */
+  restart(id: NodeId): RaftCore {
+    const n = this.node(id);
+    n.down = false;
+    n.core = this.makeCore(n);
+    this.process(n);
+    return n.core;
+  }
+
   /** Stops a node (messages to and from it are lost). */
   kill(id: NodeId): void {
     this.node(id).down = true;
@@ -206,7 +216,7 @@ export class Scenario {
       size: image.length,
       checksum: crc32(image),
     };
-    void n.storage.saveSnapshot(meta, image);
+    void n.storage.saveSnapshot(meta, image, n.core.pinnedImages());
     void n.storage.compact(index - keep);
     return meta;
   }

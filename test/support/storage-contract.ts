@@ -82,7 +82,7 @@ export function storageContract(f: StorageFactory): void {
         const meta: SnapshotMeta = { id: `s-${matches}`, index: 5, term: matches ? 1 : 3, conf: { voters: ['a', 'b'], learners: [], addresses: {} }, size: bytes.length, checksum: crc32(bytes) };
         await s.persist({ entries: [], snapshotOps: [{ op: 'stage', meta, offset: 0, data: bytes.subarray(0, 8), crc: crc32(bytes.subarray(0, 8)) }] });
         assert.equal(s.staged()?.offset, 8);
-        await s.persist({ entries: [], snapshotOps: [{ op: 'stage', meta, offset: 8, data: bytes.subarray(8), crc: meta.checksum }, { op: 'install', meta }] });
+        await s.persist({ entries: [], snapshotOps: [{ op: 'stage', meta, offset: 8, data: bytes.subarray(8), crc: meta.checksum }, { op: 'install', meta, keepTo: matches ? 8 : 5 }] });
         assert.equal(s.staged(), undefined);
         assert.equal(s.snapshot()?.id, meta.id);
         assert.equal(s.firstIndex(), 6);
@@ -91,6 +91,42 @@ export function storageContract(f: StorageFactory): void {
         assert.ok(s.hardState().commit >= 5);
         assert.deepEqual(s.readSnapshotChunk(meta.id, 0, meta.size), bytes);
       }
+    });
+
+    it('an install keeps exactly the durable entries the core decided to keep (keepTo), not more', async () => {
+      const s = await f.make();
+      await s.persist({ entries: range(1, 8, 1), hardState: { term: 1, vote: null, commit: 2 }, ...noSnap });
+      const { bytes } = image('snapshot image bytes');
+      const meta: SnapshotMeta = { id: 'keep-to', index: 4, term: 1, conf: { voters: ['a'], learners: [], addresses: {} }, size: bytes.length, checksum: crc32(bytes) };
+      await s.persist({
+        entries: [],
+        snapshotOps: [
+          { op: 'stage', meta, offset: 0, data: bytes, crc: meta.checksum },
+          { op: 'install', meta, keepTo: 6 },
+        ],
+      });
+      assert.equal(s.firstIndex(), 5);
+      assert.equal(s.lastIndex(), 6, 'entries above keepTo are gone although the log held (4, 1)');
+      assert.equal(s.term(7), undefined);
+      assert.deepEqual(s.entries(5, 7, 1 << 20).map((e) => e.index), [5, 6]);
+    });
+
+    it('keeps a pinned image (in transfer) however many snapshots follow, and drops it once unpinned', async () => {
+      const s = await f.make();
+      await s.persist({ entries: range(1, 10, 1), ...noSnap });
+      const snap = async (index: number, pinned: string[]) => {
+        const { meta, bytes } = image(`image at ${index}`);
+        const m = { ...meta, id: `img-${index}`, index, term: 1 };
+        await s.saveSnapshot(m, bytes, pinned);
+        return m.id;
+      };
+      const sent = await snap(2, []);
+      for (const i of [4, 6, 8]) await snap(i, [sent]);
+      assert.ok(s.readSnapshotChunk(sent, 0, 4), 'the image in transfer is still readable');
+      assert.equal(s.readSnapshotChunk('img-4', 0, 4), undefined, 'an unpinned older image is dropped');
+      assert.ok(s.readSnapshotChunk('img-6', 0, 4) && s.readSnapshotChunk('img-8', 0, 4), 'the newest two are kept');
+      await snap(10, []);
+      assert.equal(s.readSnapshotChunk(sent, 0, 4), undefined, 'unpinned: dropped at the next snapshot');
     });
 
     it('a discard drops a partial image', async () => {

@@ -1,0 +1,39 @@
+// The test-only mutations of the core (raft-config.ts Mutations): each breaks one rule on purpose.
+// SIM_CAUGHT: the simulator catches each within MUTATION_SEEDS seeds (sim.test.ts asserts it);
+// the others are caught by scripted scenarios (test/consensus/mutations.test.ts) — see the README
+// for why the simulator does not reach them.
+
+import type { Mutations } from '../../src/consensus/raft.ts';
+
+export const MUTATIONS: (keyof Mutations)[] = [
+  'commitPrevTermByCount',
+  'voteBeforePersist',
+  'skipHeartbeatCommitClamp',
+  'confChangeBeforeTermCommit',
+  'readIndexBeforeNoop',
+  'readIndexWithoutRound',
+  'readConfirmedByEarlierRound',
+  'leaseNotEndedOnTransfer',
+  'learnersCountInQuorum',
+  'followerCommitToLastIndex',
+  'leaderCountsUndurable',
+  'noAckWithdrawalOnTruncate',
+  'outcomeByIndexOnly',
+  'grantVoteAfterRestart',
+  'keepSuffixByDurableOnly',
+];
+
+/** Seeds CI runs per mutation (sim.test.ts); each SIM_CAUGHT mutation is caught within them. */
+export const MUTATION_SEEDS = 150;
+
+export const SIM_CAUGHT: (keyof Mutations)[] = [
+  'commitPrevTermByCount',
+  'voteBeforePersist',
+  'skipHeartbeatCommitClamp',
+  'confChangeBeforeTermCommit',
+  'readIndexBeforeNoop',
+  'readIndexWithoutRound',
+  'leaseNotEndedOnTransfer',
+  'learnersCountInQuorum',
+  'grantVoteAfterRestart',
+];
