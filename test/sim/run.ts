@@ -477,6 +477,11 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     if (voters.length < 5) return;
     const F = sim.nodes.get(any(voters.filter((v) => v !== A.id))!);
     if (!F?.up) return;
+    // The majority side must be able to elect: its down voters restart first.
+    for (const v of voters) {
+      const n = sim.nodes.get(v);
+      if (n && !n.up && !n.retired) sim.start(n, ids);
+    }
     const minority = [A.id, F.id];
     const rest = [...sim.nodes.keys()].filter((id) => !minority.includes(id));
     // Split just after A's check-quorum round passed (its electionElapsed restarted): A then keeps
@@ -514,7 +519,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         // which truncates F's tail) is then the first message F gets from it.
         const campaigning = rest.some((id) => {
           const c = sim.nodes.get(id)?.driver?.core;
-          return c !== undefined && c.role === 'candidate' && c.term > term;
+          return c !== undefined && c.term > term;
         });
         const ready = campaigning && A.up && A.driver!.core.role === 'leader';
         if (ready || left <= 0) {
