@@ -35,6 +35,8 @@ export class MemoryNetwork implements Transport {
   onSend: ((m: Message) => void) | undefined;
   /** Drops the messages it returns true for (scripted faults). */
   dropIf: ((m: Message) => boolean) | undefined;
+  /** Extra delivery delay in ms for the messages it returns one for (scripted slow links). */
+  extraDelay: ((m: Message) => number) | undefined;
   sent = 0;
   delivered = 0;
   /** Messages held for a long delay. */
@@ -75,6 +77,7 @@ export class MemoryNetwork implements Transport {
       delay = maxDelay + 1 + this.rand.int(longDelayMs - maxDelay);
       this.longDelayed++;
     }
+    delay += this.extraDelay?.(m) ?? 0;
     this.schedule(delay, () => {
       // A partition that starts while a message is in flight drops it too.
       if (this.blocked.has(`${m.from}>${m.to}`)) return;

@@ -1,5 +1,7 @@
 // The test-only mutations the simulator does not reach (see README, "Mutations"), each caught by
 // a scripted scenario: every check below passes on the real core and fails on the mutated one.
+// (noAckWithdrawalOnTruncate and readConfirmedByEarlierRound are now also caught by the
+// simulator — test/sim/mutations.ts SIM_CAUGHT; their scenarios stay as direct checks.)
 // (leaderCountsUndurable and outcomeByIndexOnly cannot show in a run of this driver — it steps
 // nothing while its own write is in flight, and drops a deposed leader's waiters as UNKNOWN —
 // and followerCommitToLastIndex is masked by fast back-tracking; the rules are still the core's

@@ -36,4 +36,6 @@ export const SIM_CAUGHT: (keyof Mutations)[] = [
   'leaseNotEndedOnTransfer',
   'learnersCountInQuorum',
   'grantVoteAfterRestart',
+  'readConfirmedByEarlierRound',
+  'noAckWithdrawalOnTruncate',
 ];

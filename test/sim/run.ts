@@ -409,6 +409,65 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   };
 
   /**
+   * A transfer while every link INTO the old leader A is slow (tens of ms; its own messages go
+   * out at once, on a calm network): the target wins, commits a write and acknowledges it while
+   * A hears nothing yet — neither the acknowledgements of its last heartbeat round nor the new
+   * term — and then a read arrives at A. Started just after one of A's heartbeat rounds left, so
+   * that the election and the write play out within A's heartbeat interval.
+   */
+  const transferSlowInbound = (A: SimNode) => {
+    const term = A.driver!.core.term;
+    const c = A.driver!.core;
+    // A target that is up to date (the transfer then starts at once).
+    const to = any(c.conf.voters.filter((v) => v !== A.id && sim.nodes.get(v)?.up && !sim.nodes.get(v)?.paused && c.prs.get(v)?.match === c.log.lastIndex()));
+    if (!to) return;
+    const slowMs = rand.pick([30, 50]);
+    sim.net.faults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 1 };
+    // On fast disks for a while.
+    const diskMaxMs = opts.diskMaxMs;
+    opts.diskMaxMs = 0;
+    calmUntil = sim.clock.now + 4 * electionMs;
+    sim.log(() => `TRANSFER ${A.id} -> ${to} with links into ${A.id} ${slowMs} ms slow`);
+    const seq0 = A.driver!.core.readOnly.seq;
+    const leads = () => faultPhase && A.up && !A.paused && A.driver!.core.role === 'leader' && A.driver!.core.term === term;
+    let write: ProposalRecord | undefined;
+    const watch = (left: number): void => {
+      if (!leads() || left <= 0) return;
+      const N = sim.leader();
+      if (!write && N && N !== A && N.driver!.core.term > term) {
+        write = propose(N, `p${propSeq++}`, false);
+        read(N);
+      }
+      // The new leader acknowledged a write or completed a read beyond what A knows committed.
+      if (write?.outcome === 'committed' || checker.maxReadServed > A.driver!.core.log.committed) {
+        sim.log(() => `READ at ${A.id} (commit ${A.driver!.core.log.committed}) after the new leader's write or read`);
+        read(A);
+        return;
+      }
+      sim.clock.after(1, () => watch(left - 1));
+    };
+    const waitRound = (left: number): void => {
+      if (!leads()) {
+        opts.diskMaxMs = diskMaxMs;
+        return;
+      }
+      if (A.driver!.core.readOnly.seq === seq0 && left > 0) {
+        sim.clock.after(1, () => waitRound(left - 1));
+        return;
+      }
+      sim.log(() => `TRANSFER now (round ${A.driver!.core.readOnly.seq} left)`);
+      sim.net.extraDelay = (m) => (m.to === A.id ? slowMs : 0);
+      sim.clock.after(slowMs + 2 * electionMs, () => {
+        sim.net.extraDelay = undefined;
+        opts.diskMaxMs = diskMaxMs;
+      });
+      A.driver!.transferLeader(to).then(() => sim.stats.transfers++, () => {});
+      watch(slowMs);
+    };
+    waitRound(2 * electionMs);
+  };
+
+  /**
    * The leader A and one follower F are split from the majority, which elects a new leader; A
    * keeps appending writes (F acknowledges them); F's disk is slow, so when the split heals F
    * steps A's appends and the new leader's first (truncating) append in one batch.
@@ -418,6 +477,11 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
     if (voters.length < 5) return;
     const F = sim.nodes.get(any(voters.filter((v) => v !== A.id))!);
     if (!F?.up) return;
+    // The majority side must be able to elect: its down voters restart first.
+    for (const v of voters) {
+      const n = sim.nodes.get(v);
+      if (n && !n.up && !n.retired) sim.start(n, ids);
+    }
     const minority = [A.id, F.id];
     const rest = [...sim.nodes.keys()].filter((id) => !minority.includes(id));
     // Split just after A's check-quorum round passed (its electionElapsed restarted): A then keeps
@@ -440,6 +504,9 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
 
   const minoritySplitNow = (A: SimNode, F: SimNode, minority: NodeId[], rest: NodeId[]) => {
     sim.net.partition([minority, rest]);
+    calmUntil = sim.clock.now + 6 * electionMs; // no random fault interrupts it (see the heal below)
+    // On a calm network (short delays, no loss), so that F keeps up with A's appends.
+    sim.net.faults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: rand.pick([2, 4]) };
     sim.log(() => `SPLIT ${minority.join(',')} | ${rest.join(',')}`);
     for (let t = 0; t < 3 * electionMs; t += 7) sim.clock.after(t, () => faultPhase && A.up && !A.paused && propose(A, `p${propSeq++}`, false));
     // Heal while A still believes it leads (check-quorum deposes it within two election
@@ -452,7 +519,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
         // which truncates F's tail) is then the first message F gets from it.
         const campaigning = rest.some((id) => {
           const c = sim.nodes.get(id)?.driver?.core;
-          return c !== undefined && c.role === 'candidate' && c.term > term;
+          return c !== undefined && c.term > term;
         });
         const ready = campaigning && A.up && A.driver!.core.role === 'leader';
         if (ready || left <= 0) {
@@ -466,6 +533,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
               sim.net.cut(x, A.id);
             }
             sim.clock.after(2 * electionMs, () => sim.net.heal());
+            calmUntil = sim.clock.now + 2 * electionMs;
           });
         } else watch(left - 2);
       });
@@ -535,6 +603,8 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   // Leader churn (a third of the seeds): a new leader is soon crashed or cut off, so that it
   // leaves entries replicated to some nodes but not others (the logs of Raft's Figure 8).
   let faultPhase = true;
+  /** No random fault before this virtual time (a signature fault that random faults would spoil). */
+  let calmUntil = 0;
   if (churn && profile === 'mixed') {
     sim.onNewLeader = (n) => {
       if (!faultPhase || !rand.chance(0.8)) return;
@@ -567,8 +637,11 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       if (profile !== 'mixed' && L && sim.clock.now >= quietUntil && rand.chance(0.1)) {
         quietUntil = sim.clock.now + (profile === 'figure8' ? 15 : 5) * electionMs; // one signature fault at a time
         // The profile's signature fault.
-        if (profile === 'reads' && L && rand.chance(0.5)) {
+        const sig = profile === 'reads' ? rand.int(3) : 0;
+        if (profile === 'reads' && L && sig === 0) {
           transferThenCutOff(L);
+        } else if (profile === 'reads' && L && sig === 1) {
+          transferSlowInbound(L);
         } else if (profile === 'reads' && L) {
           sim.log(() => `ISOLATE leader ${L.id} (reads at it go on)`);
           sim.net.isolate(L.id, [...sim.nodes.keys()]);
@@ -600,7 +673,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       } else if (r < pRead) {
         const n = (profile !== 'mixed' && rand.chance(0.3) ? believer() : undefined) ?? any(sim.running());
         if (n) read(n);
-      } else fault();
+      } else if (sim.clock.now >= calmUntil) fault();
       nextAction();
     });
   };
@@ -611,6 +684,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   if (checker.violations.length === 0) {
     sim.net.heal();
     sim.net.dropIf = undefined;
+    sim.net.extraDelay = undefined;
     sim.net.faults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 };
     for (const n of sim.nodes.values()) {
       n.slowUntil = 0;
