@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import request from 'supertest';
-import type { Response } from 'supertest';
 import { decodeCommand } from '../../src/registry/datum-store.ts';
+import { okText, refusedBy, v1Error } from '../support/nacos-asserts.ts';
 import { testRegistry, type TestRegistry } from '../support/registry-app.ts';
 
 const S = 'DEFAULT_GROUP@@svc';
@@ -25,25 +25,7 @@ afterEach(async () => {
   await t.close();
 });
 
-/** A v1 error: the status and exactly `caused: <msg>;` as text/plain. */
-function v1Error(r: Response, status: number, msg: string): void {
-  assert.equal(r.status, status, `status of ${r.text}`);
-  assert.match(r.headers['content-type'] ?? '', /^text\/plain/);
-  assert.equal(r.text, `caused: ${msg};`);
-}
-
-function okText(r: Response): void {
-  assert.equal(r.status, 200, r.text);
-  assert.match(r.headers['content-type'] ?? '', /^text\/plain/);
-  assert.equal(r.text, 'ok');
-}
-
-/** Runs a request that must be refused before anything is proposed. */
-async function refused(r: Promise<Response> | request.Test, status: number, msg: string): Promise<void> {
-  const before = t.entries.length;
-  v1Error(await r, status, msg);
-  assert.equal(t.entries.length, before, `refused request "${msg}" reached the log`);
-}
+const refused = refusedBy(() => t);
 
 function register(q: Record<string, string | number>) {
   return request(t.app).post(INST).query({ serviceName: 'svc', ip: '1.1.1.1', port: 80, ...q });

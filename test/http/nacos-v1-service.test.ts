@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import request from 'supertest';
-import type { Response } from 'supertest';
+import { okText, refusedBy, v1Error } from '../support/nacos-asserts.ts';
 import { testRegistry, type TestRegistry } from '../support/registry-app.ts';
 
 const SVC = '/nacos/v1/ns/service';
@@ -22,23 +22,7 @@ afterEach(async () => {
   await t.close();
 });
 
-function v1Error(r: Response, status: number, msg: string): void {
-  assert.equal(r.status, status, `status of ${r.text}`);
-  assert.match(r.headers['content-type'] ?? '', /^text\/plain/);
-  assert.equal(r.text, `caused: ${msg};`);
-}
-
-function okText(r: Response): void {
-  assert.equal(r.status, 200, r.text);
-  assert.match(r.headers['content-type'] ?? '', /^text\/plain/);
-  assert.equal(r.text, 'ok');
-}
-
-async function refused(r: Promise<Response> | request.Test, status: number, msg: string): Promise<void> {
-  const before = t.entries.length;
-  v1Error(await r, status, msg);
-  assert.equal(t.entries.length, before, `refused request "${msg}" reached the log`);
-}
+const refused = refusedBy(() => t);
 
 const create = (q: Record<string, string> = {}) => request(t.app).post(SVC).query({ serviceName: 'svc', ...q });
 const detail = async (q: Record<string, string> = {}) => {
