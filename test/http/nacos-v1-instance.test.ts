@@ -1,6 +1,6 @@
 // Nacos Open API v1 instance, beat, health and operator routes against the registry app built
 // without listening (test/support/registry-app.ts). Expected behaviour: Nacos 2.2–2.4, as
-// written down in /work/notes/nacos-v1-instance.md (section numbers below refer to it), with
+// written down in docs/nacos/nacos-v1-instance.md (section numbers below refer to it), with
 // Muster's deliberate departures (PUT of an unknown instance is refused; weights range-checked on
 // PATCH; hosts sorted by instance id; v1 errors are `caused: <message>;` text/plain).
 

@@ -1,5 +1,5 @@
 // Nacos Open API v1 service and cluster routes against the registry app built without listening.
-// Expected behaviour: Nacos 2.2–2.4 as in /work/notes/nacos-service-and-v2.md (Part A), with
+// Expected behaviour: Nacos 2.2–2.4 as in docs/nacos/nacos-service-and-v2.md (Part A), with
 // Muster's departures (protectThreshold within [0, 1]; v1 errors `caused: <message>;`).
 
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 // Nacos Open API v2 (2.2+) against the registry app built without listening: Result bodies
 // `{code, message, data}` with Nacos' ErrorCode values and HTTP statuses
-// (/work/notes/nacos-service-and-v2.md Part B); the beat answers the plain v1-style object.
+// (docs/nacos/nacos-service-and-v2.md Part B); the beat answers the plain v1-style object.
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';

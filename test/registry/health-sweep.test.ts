@@ -1,6 +1,6 @@
 // Expiry of ephemeral instances through the registry app: beats over HTTP, the leader's sweep
 // run by hand (health.tick()) with the monotonic clock advanced (clock.mono). Nacos' timings
-// (/work/notes/nacos-v1-instance.md §3.7): unhealthy after 15 s without beats, removed after
+// (docs/nacos/nacos-v1-instance.md §3.7): unhealthy after 15 s without beats, removed after
 // 30 s, both overridable per instance in metadata. Muster's own rules (DESIGN §6): a new leader
 // gives a full grace period; only the leader decides; a change names the instance's rev; beats
 // never go through the log.
