@@ -2,9 +2,10 @@
 //
 // One loop, never re-entered: deliver every tick that is due (so a process that was paused
 // delivers all missed ticks before stepping any message), step queued messages and operations,
-// then for the Ready: send what may leave → persist (one durable write) → send what had to wait
-// for it → apply committed entries → advance. Inputs that arrive while a persist is in flight
-// queue up and go out together in the next Ready (group commit: one batch, one write).
+// then for the Ready: send what may leave → persist (one durable write; not awaited when only the
+// commit index changed) → send what had to wait for it → apply committed entries → advance.
+// Inputs that arrive while a persist is in flight queue up and go out together in the next Ready
+// (group commit: one batch, one write).
 
 import { crc32 } from './crc32.ts';
 import { describeReady } from './describe.ts';
@@ -100,6 +101,11 @@ export class RaftNode {
    * never matches a read of this one. */
   private nonce = '';
   private lastSnapshotIndex = 0;
+  /** Term and vote last made durable: a Ready that changes neither and carries nothing else that
+   * must be durable (only the commit index) is written without awaiting its flush. */
+  private synced: { term: number; vote: NodeId | null } = { term: 0, vote: null };
+  /** The last such unawaited write (stop() waits for it before storage is closed). */
+  private unsynced: Promise<void> = Promise.resolve();
   private soft: SoftState = { lead: null, role: Role.Follower, learner: true };
 
   constructor(opts: RaftNodeOptions) {
@@ -124,6 +130,8 @@ export class RaftNode {
       applied = snap.index;
     }
     this.core = new RaftCore({ ...(o.raft ?? {}), id: o.id, storage: o.storage, applied, rand: o.rand });
+    const durable = o.storage.hardState();
+    this.synced = { term: durable.term, vote: durable.vote };
     this.lastSnapshotIndex = o.storage.snapshot()?.index ?? 0;
     this.nonce = o.rand.int(2 ** 31).toString(36);
     this.soft = this.core.softState();
@@ -294,6 +302,7 @@ export class RaftNode {
       this.loop = this.loop.then(() => this.applyKnownCommitted());
     }
     await this.loop;
+    await this.unsynced;
   }
 
   /** At stop: applies entries known committed (bounded), then ends every entry waiter UNKNOWN. */
@@ -405,7 +414,21 @@ export class RaftNode {
     o.transport.send(rd.messages);
     const install = rd.snapshotOps.find((x) => x.op === 'install');
     this.persistingWithMessages = rd.persistedMessages.length > 0;
-    await o.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshotOps: rd.snapshotOps });
+    const write = { hardState: rd.hardState, entries: rd.entries, snapshotOps: rd.snapshotOps };
+    if (this.mustSync(rd)) {
+      await o.storage.persist(write);
+      if (rd.hardState) this.synced = { term: rd.hardState.term, vote: rd.hardState.vote };
+    } else if (rd.hardState) {
+      // etcd's MustSync rule (DESIGN §4): only the commit index changed, so nothing waits for this
+      // write; it commits in order behind (the next awaited persist flushes it too), and a restart
+      // takes max(persisted commit, applied). A failure of it still stops the node.
+      this.unsynced = o.storage.persist(write).catch((err: unknown) => {
+        if (this.stopped) return;
+        this.log.error({ node: this.id, err: (err as Error).message }, 'commit index write failed');
+        this.halt();
+        o.onFatal?.(err);
+      });
+    }
     if (this.halted) return;
     if (install && install.op === 'install') {
       // The Raft side of the install is durable; now the state machine. A crash in between is
@@ -428,6 +451,14 @@ export class RaftNode {
     this.waiters.serveReads(this.core.log.applied);
     this.checkPromotions();
     await this.maybeSnapshot();
+  }
+
+  /** Whether the Ready's write must be durable before anything goes on: new entries, snapshot
+   * operations, messages that wait for it, or a new term or vote. */
+  private mustSync(rd: Ready): boolean {
+    if (rd.entries.length > 0 || rd.snapshotOps.length > 0 || rd.persistedMessages.length > 0) return true;
+    const hs = rd.hardState;
+    return hs !== undefined && (hs.term !== this.synced.term || hs.vote !== this.synced.vote);
   }
 
   private onSoftState(ss: SoftState): void {

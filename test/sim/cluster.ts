@@ -246,7 +246,17 @@ export class SimCluster {
         mutations: o.mutations,
         ...(bootstrap ? { bootstrap: { voters: bootstrap } } : {}),
       },
-      onReady: this.trace ? (rd) => this.log(() => `${n.id} ready: ${describeReady(rd).replaceAll('\n', ' | ')}`) : undefined,
+      onReady: (rd) => {
+        if (this.trace) this.log(() => `${n.id} ready: ${describeReady(rd).replaceAll('\n', ' | ')}`);
+        // A leader's commit is checked when the Ready that carries it is handed over: the
+        // configuration then is the one the commit was decided under (entries applied by this
+        // Ready, a configuration change among them, take effect only after it).
+        const core = n.driver?.core;
+        if (core && core.role === 'leader' && rd.hardState && rd.hardState.commit > (this.leaderCommitSeen.get(n) ?? 0)) {
+          if (core.committedInTerm()) this.checker.checkCommitQuorum(n.id, core, (id) => this.nodes.get(id)?.disk.durable.raft);
+          this.leaderCommitSeen.set(n, rd.hardState.commit);
+        }
+      },
       onFatal: (err) => this.checker.fail(`node ${n.id} failed: ${(err as Error).stack ?? err}`),
       // Every peer here runs the same correct code: a refused message is a bug.
       onRefused: (why) => this.checker.fail(`node ${n.id} refused a message of a correct peer: ${why}`),
@@ -332,13 +342,8 @@ export class SimCluster {
         this.onNewLeader?.(n);
       }
       const durableApplied = (n.disk.durable.app as KvState | undefined)?.applied ?? 0;
-      if (core.role === 'leader') {
-        if (core.log.committed > (this.leaderCommitSeen.get(n) ?? 0) && core.committedInTerm()) {
-          this.checker.checkCommitQuorum(n.id, core, (id) => this.nodes.get(id)?.disk.durable.raft);
-        }
-        this.leaderCommitSeen.set(n, core.log.committed);
-        this.checker.checkMatch(n.id, core);
-      } else this.leaderCommitSeen.delete(n);
+      if (core.role === 'leader') this.checker.checkMatch(n.id, core);
+      else this.leaderCommitSeen.delete(n);
       this.checker.observe(n.id, core, n.disk.durable.raft, durableApplied);
     }
   }
