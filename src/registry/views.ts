@@ -96,11 +96,6 @@ export class RegistryViews {
     return [...(this.ensureIndex().get(ns) ?? [])].sort();
   }
 
-  /** Namespaces that hold at least one service, sorted. */
-  namespaces(): string[] {
-    return [...this.ensureIndex().entries()].filter(([, s]) => s.size > 0).map(([ns]) => ns).sort();
-  }
-
   /** Every service view (the health sweeper walks these). */
   *all(): Iterable<ServiceView> {
     for (const [ns, names] of this.ensureIndex()) for (const g of names) yield this.service(ns, g);

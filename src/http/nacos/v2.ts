@@ -169,7 +169,7 @@ export function v2Routes(r: Router, d: NacosDeps): void {
   for (const base of ['/nacos/v2/ns/operator', '/nacos/v2/ns/ops']) {
     r.get(
       `${base}/metrics`,
-      v2((p, req, res) => {
+      v2((p, _req, res) => {
         ok2(res, metricsBody(d, bool(optional(p, 'onlyStatus', 'true'), true), 'v2'));
       }),
     );
