@@ -2,10 +2,15 @@
 //
 // One loop, never re-entered: deliver every tick that is due (so a process that was paused
 // delivers all missed ticks before stepping any message), step queued messages and operations,
-// then for the Ready: send what may leave → persist (one durable write; not awaited when only the
-// commit index changed) → send what had to wait for it → apply committed entries → advance.
-// Inputs that arrive while a persist is in flight queue up and go out together in the next Ready
-// (group commit: one batch, one write).
+// take the Ready, send what may leave and start its write (one durable write; not awaited when
+// only the commit index changed). The rest of each Ready — send what had to wait for its write,
+// apply committed entries, advance — runs on a pipeline, Ready after Ready in order, while the
+// loop goes on stepping and taking Readies (etcd's asynchronous storage writes): a leader sends
+// the next batch to its followers while its own write of the previous one is in flight, and
+// counts itself toward a commit only up to what its completed writes made durable. At most
+// `maxWritesInFlight` Readies are in the pipeline; inputs that arrive meanwhile queue up and go
+// out together in the next Ready (group commit). A snapshot chunk is stepped, and a Ready with
+// snapshot operations handled, only with nothing else in flight.
 
 import { crc32 } from './crc32.ts';
 import { describeReady } from './describe.ts';
@@ -17,7 +22,7 @@ import type { Storage } from './storage.ts';
 import type { Timer } from './timer.ts';
 import type { Transport } from './transport.ts';
 import { Waiters, type Committed, type ReadPoint } from './waiters.ts';
-import { Role, type ConfChange, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './types.ts';
+import { MessageType, Role, type ConfChange, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './types.ts';
 
 export interface DriverLogger {
   debug(obj: object, msg?: string): void;
@@ -45,6 +50,9 @@ export interface RaftNodeOptions {
   keepEntries?: number;
   /** Default deadline for proposals and reads, ms. */
   requestTimeoutMs?: number;
+  /** Readies taken whose later steps have not run yet (writes in flight), at most. 1 = no
+   * pipelining: each Ready is finished before the next is taken. */
+  maxWritesInFlight?: number;
   /** Promotion of a learner is abandoned after this many election timeouts without catch-up. */
   promotionElections?: number;
   logger?: DriverLogger;
@@ -66,6 +74,18 @@ interface Promotion {
   resolve: (c: Committed) => void;
   reject: (e: ConsensusError) => void;
   proposed: boolean;
+}
+
+/** A Ready taken from the core whose later steps (persisted messages, apply, advance) have not
+ * all run yet. */
+interface Flight {
+  rd: Ready;
+  /** Resolves once the Ready's write is durable (at once when nothing in it must wait). */
+  written: Promise<void>;
+  /** Its persisted messages have left. */
+  sent: boolean;
+  /** Settles once the Ready is advanced. */
+  done: Promise<void>;
 }
 
 export type { Committed, ReadPoint } from './waiters.ts';
@@ -90,8 +110,13 @@ export class RaftNode {
   private restoring: Promise<void> | undefined;
   private stopped = false;
   private halted = false;
-  /** A persist is in flight with messages waiting for it (observable for fault injection). */
-  persistingWithMessages = false;
+  private failed = false;
+  /** The stop in progress (stop() called again waits for the same one). */
+  private stopping: Promise<void> | undefined;
+  /** Readies in the pipeline, oldest first; `pipeline` settles once the last one is advanced. */
+  private flights: Flight[] = [];
+  private pipeline: Promise<void> = Promise.resolve();
+  private readonly maxFlights: number;
   private readonly waiters: Waiters;
   private promotions: Promotion[] = [];
   private snapshotWaiters: ((m: SnapshotMeta | undefined) => void)[] = [];
@@ -101,8 +126,9 @@ export class RaftNode {
    * never matches a read of this one. */
   private nonce = '';
   private lastSnapshotIndex = 0;
-  /** Term and vote last made durable: a Ready that changes neither and carries nothing else that
-   * must be durable (only the commit index) is written without awaiting its flush. */
+  /** Term and vote of the last write started (writes are durable in order): a Ready that changes
+   * neither and carries nothing else that must be durable (only the commit index) is written
+   * without awaiting its flush. */
   private synced: { term: number; vote: NodeId | null } = { term: 0, vote: null };
   /** The last such unawaited write (stop() waits for it before storage is closed). */
   private unsynced: Promise<void> = Promise.resolve();
@@ -114,6 +140,17 @@ export class RaftNode {
     this.tickMs = opts.tickMs ?? 100;
     this.log = opts.logger ?? silent;
     this.waiters = new Waiters(opts.raft?.mutations?.outcomeByIndexOnly === true);
+    this.maxFlights = Math.max(1, opts.maxWritesInFlight ?? 4);
+  }
+
+  /** Readies in the pipeline (observable: the simulator counts pipelined Readies). */
+  get writesInFlight(): number {
+    return this.flights.length;
+  }
+
+  /** A write is in flight with messages waiting for it (observable for fault injection). */
+  get persistingWithMessages(): boolean {
+    return this.flights.some((f) => !f.sent && f.rd.persistedMessages.length > 0);
   }
 
   /** Builds the core from durable state and starts ticking. If the state machine is behind the
@@ -290,8 +327,8 @@ export class RaftNode {
    * waiting after that was appended and may commit (or did, unapplied here): UNKNOWN, never a
    * definite failure. Resolves once the loop is idle, so the caller can then close storage.
    */
-  async stop(): Promise<void> {
-    if (!this.stopped) {
+  stop(): Promise<void> {
+    if (!this.stopping) {
       this.stopped = true;
       this.opts.timer.clearInterval(this.timerHandle);
       this.opts.transport.close(this.id);
@@ -299,10 +336,14 @@ export class RaftNode {
       for (const op of this.ops.splice(0)) op.fail(err);
       this.waiters.failReads(err);
       this.failControl(err);
-      this.loop = this.loop.then(() => this.applyKnownCommitted());
+      this.stopping = (async () => {
+        await this.loop;
+        await this.drain();
+        await this.applyKnownCommitted();
+        await this.unsynced;
+      })();
     }
-    await this.loop;
-    await this.unsynced;
+    return this.stopping;
   }
 
   /** At stop: applies entries known committed (bounded), then ends every entry waiter UNKNOWN. */
@@ -313,12 +354,18 @@ export class RaftNode {
         const rd = this.core.ready();
         rd.messages = []; // a stopping node sends nothing more
         rd.persistedMessages = [];
-        await this.handleReady(rd);
+        this.dispatch(rd);
+        await this.drain();
       }
     } catch (err) {
       this.log.error({ err, node: this.id }, 'applying committed entries at stop failed');
     }
     this.waiters.entriesUncertain(this.core.log.committed, 'the node stopped');
+  }
+
+  /** Waits until every Ready taken so far is advanced. */
+  private async drain(): Promise<void> {
+    while (this.flights.length > 0 && !this.halted) await this.pipeline;
   }
 
   /** Simulated crash: stop at once, resolve nothing, send nothing more. */
@@ -361,6 +408,11 @@ export class RaftNode {
         this.restoring = undefined;
       }
       while (!this.stopped) {
+        if (this.flights.length > 0 && this.inbox.some((m) => m.type === MessageType.Snap)) {
+          // An install decides about the log suffix from what is durable: nothing in flight.
+          await this.drain();
+          continue;
+        }
         this.deliverTicks();
         const inbox = this.inbox;
         this.inbox = [];
@@ -373,26 +425,51 @@ export class RaftNode {
         this.ops = [];
         for (const op of ops) op.run();
         if (!this.core.hasReady()) {
-          if (this.snapshotWaiters.length === 0) break;
-          const waiters = this.snapshotWaiters.splice(0);
-          const meta = await this.snapshotNow();
-          for (const w of waiters) w(meta);
+          if (this.snapshotWaiters.length > 0) {
+            // Taken between Readies, in pipeline order: the applied configuration matches.
+            const waiters = this.snapshotWaiters.splice(0);
+            this.chain(async () => {
+              const meta = await this.snapshotNow();
+              for (const w of waiters) w(meta);
+            });
+          }
+          break;
+        }
+        if (this.flights.length >= this.maxFlights) {
+          await this.flights[0]!.done;
           continue;
         }
-        await this.handleReady(this.core.ready());
+        const rd = this.core.ready();
+        this.dispatch(rd);
+        if (rd.snapshotOps.length > 0) await this.drain();
       }
     } catch (err) {
-      this.log.error({ err, node: this.id }, 'raft driver failed');
-      this.halt();
-      const e = new ConsensusError('SHUTTING_DOWN', `node stopped: ${(err as Error).message}`, { cause: err });
-      for (const op of this.ops.splice(0)) op.fail(e);
-      this.waiters.failReads(e);
-      this.failControl(e);
-      this.waiters.entriesUncertain(this.core.log.committed, `the node failed: ${(err as Error).message}`);
-      this.opts.onFatal?.(err);
+      this.fail(err);
     } finally {
       this.running = false;
     }
+  }
+
+  /** A fatal error (storage failure, broken invariant): the node stops, and everything waiting
+   * ends — definitely for what never reached the core, UNKNOWN for appended entries. */
+  private fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.log.error({ err, node: this.id }, 'raft driver failed');
+    this.halt();
+    const e = new ConsensusError('SHUTTING_DOWN', `node stopped: ${(err as Error).message}`, { cause: err });
+    for (const op of this.ops.splice(0)) op.fail(e);
+    this.waiters.failReads(e);
+    this.failControl(e);
+    this.waiters.entriesUncertain(this.core.log.committed, `the node failed: ${(err as Error).message}`);
+    this.opts.onFatal?.(err);
+  }
+
+  /** Runs `step` on the pipeline, after everything already on it. */
+  private chain(step: () => Promise<void>): Promise<void> {
+    const done = this.pipeline.then(() => (this.halted ? undefined : step()));
+    this.pipeline = done.catch((err: unknown) => this.fail(err));
+    return this.pipeline;
   }
 
   /** Delivers every tick that is due by the clock, before any message is stepped. */
@@ -407,16 +484,18 @@ export class RaftNode {
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /** Sends what may leave now, starts the Ready's write, and puts the rest on the pipeline. */
+  private dispatch(rd: Ready): void {
     const o = this.opts;
     o.onReady?.(rd);
     if (o.traceReady) this.log.debug({ node: this.id, ready: describeReady(rd).split('\n') }, 'ready');
+    if (rd.withdrawAcksFrom !== undefined) this.withdrawAcks(rd.withdrawAcksFrom);
     o.transport.send(rd.messages);
-    const install = rd.snapshotOps.find((x) => x.op === 'install');
-    this.persistingWithMessages = rd.persistedMessages.length > 0;
     const write = { hardState: rd.hardState, entries: rd.entries, snapshotOps: rd.snapshotOps };
+    let written = Promise.resolve();
     if (this.mustSync(rd)) {
-      await o.storage.persist(write);
+      written = o.storage.persist(write);
+      written.catch(() => undefined); // awaited (and reported) on the pipeline
       if (rd.hardState) this.synced = { term: rd.hardState.term, vote: rd.hardState.vote };
     } else if (rd.hardState) {
       // etcd's MustSync rule (DESIGN §4): only the commit index changed, so nothing waits for this
@@ -425,18 +504,37 @@ export class RaftNode {
       this.unsynced = o.storage.persist(write).catch((err: unknown) => {
         if (this.stopped) return;
         this.log.error({ node: this.id, err: (err as Error).message }, 'commit index write failed');
-        this.halt();
-        o.onFatal?.(err);
+        this.fail(err);
       });
     }
+    const flight: Flight = { rd, written, sent: false, done: Promise.resolve() };
+    this.flights.push(flight);
+    flight.done = this.chain(() => this.complete(flight));
+  }
+
+  /** Withdraws acknowledgements of indexes >= `from` from Readies whose writes are in flight: a
+   * later append truncated those entries (see withdrawAcks in step-follower.ts). */
+  private withdrawAcks(from: number): void {
+    for (const f of this.flights) {
+      if (f.sent) continue;
+      f.rd.persistedMessages = f.rd.persistedMessages.filter((x) => !(x.type === MessageType.AppResp && !x.reject && (x.index ?? 0) >= from));
+    }
+  }
+
+  /** The rest of a Ready, once its write is durable: persisted messages, restore, apply, advance. */
+  private async complete(flight: Flight): Promise<void> {
+    const o = this.opts;
+    const rd = flight.rd;
+    await flight.written;
     if (this.halted) return;
+    const install = rd.snapshotOps.find((x) => x.op === 'install');
     if (install && install.op === 'install') {
       // The Raft side of the install is durable; now the state machine. A crash in between is
       // repaired at the next start (see start()): the stored image is restored before any apply.
       await this.restoreFromSnapshot(install.meta);
       if (this.halted) return;
     }
-    this.persistingWithMessages = false;
+    flight.sent = true;
     o.transport.send(rd.persistedMessages);
     if (rd.committedEntries.length > 0) {
       const results = await o.stateMachine.apply(rd.committedEntries);
@@ -451,6 +549,8 @@ export class RaftNode {
     this.waiters.serveReads(this.core.log.applied);
     this.checkPromotions();
     await this.maybeSnapshot();
+    this.flights.shift();
+    this.kick(); // advance may have made work (a commit, a won election, entries to apply)
   }
 
   /** Whether the Ready's write must be durable before anything goes on: new entries, snapshot

@@ -1,8 +1,10 @@
-// The core's view of the log: the durable log (LogReader) plus the unstable tail that was appended
-// since the last Ready and not yet handed out for persistence.
+// The core's view of the log: the durable log (LogReader) plus the unstable tail: entries not yet
+// known durable. Part of that tail may already be handed out for persistence (in a Ready whose
+// write is in flight: the driver pipelines writes, DESIGN §4); the rest goes out in the next Ready.
 //
-// Invariants: applied <= committed <= lastIndex(); unstable[k].index === unstableOffset + k;
-// entries below unstableOffset come from storage (or from a snapshot being installed).
+// Invariants: applied <= applying <= committed <= lastIndex(); unstable[k].index ===
+// unstableOffset + k; entries below unstableOffset come from storage (or from a snapshot being
+// installed); unstableOffset - 1 <= handedOut <= lastIndex().
 
 import type { LogReader } from './storage.ts';
 import type { Entry, SnapshotMeta } from './types.ts';
@@ -14,10 +16,14 @@ export function entryBytes(e: Entry): number {
 export class RaftLog {
   /** Highest index known committed. */
   committed: number;
-  /** Highest index handed to the application for applying (it is applied once advance() runs). */
+  /** Highest index applied (advance() of the Ready that carried it ran). */
   applied: number;
+  /** Highest index handed out for applying in a Ready (applied once that Ready's advance runs). */
+  applying: number;
   private unstable: Entry[] = [];
   private unstableOffset: number;
+  /** Highest index handed out for persistence in a Ready (durable once that Ready's write is). */
+  private handedOut: number;
   /** A snapshot accepted by the core and not yet persisted, and the last durable entry that
    * survives its install (see SnapshotOp 'install'). While set, the log is: the snapshot point,
    * storage entries (meta.index, keepTo], then the unstable tail from keepTo + 1. */
@@ -25,8 +31,10 @@ export class RaftLog {
 
   constructor(readonly storage: LogReader, committed: number, applied: number) {
     this.unstableOffset = storage.lastIndex() + 1;
+    this.handedOut = storage.lastIndex();
     this.committed = Math.max(committed, applied);
     this.applied = applied;
+    this.applying = applied;
   }
 
   firstIndex(): number {
@@ -109,6 +117,9 @@ export class RaftLog {
       this.unstable.length = first - this.unstableOffset;
     }
     for (const e of entries) this.unstable.push(e);
+    // Entries from `first` on go out (again) in the next Ready; a write in flight that held other
+    // entries there is overwritten by it (writes are durable in order).
+    this.handedOut = Math.min(this.handedOut, first - 1);
   }
 
   /** Appends what is new in `entries` and truncates the log at the first conflicting entry.
@@ -138,9 +149,12 @@ export class RaftLog {
     return false;
   }
 
-  /** Unstable entries to persist now; all of them (nothing is stepped between ready and advance). */
+  /** Unstable entries not yet handed out for persistence; they are handed out now. */
   unstableEntries(): Entry[] {
-    return this.unstable.slice();
+    const from = Math.max(this.handedOut + 1, this.unstableOffset);
+    const out = this.unstable.slice(from - this.unstableOffset);
+    this.handedOut = this.lastIndex();
+    return out;
   }
 
   /** Highest index known durable: the log below the unstable tail. */
@@ -148,25 +162,29 @@ export class RaftLog {
     return Math.min(this.unstableOffset - 1, this.lastIndex());
   }
 
+  /** Unstable entries not yet handed out for persistence. */
   hasUnstable(): boolean {
-    return this.unstable.length > 0 || this.pendingSnap !== undefined;
+    return this.lastIndex() > this.handedOut;
   }
 
-  /** Committed entries not yet handed out for applying, bounded by maxBytes. */
+  /** Committed entries not yet handed out for applying, bounded by maxBytes; they are handed out now. */
   nextCommitted(maxBytes: number): Entry[] {
-    const lo = Math.max(this.applied + 1, this.firstIndex());
+    const lo = Math.max(this.applying + 1, this.firstIndex());
     if (lo > this.committed) return [];
-    return this.slice(lo, this.committed + 1, Number.MAX_SAFE_INTEGER, maxBytes) ?? [];
+    const out = this.slice(lo, this.committed + 1, Number.MAX_SAFE_INTEGER, maxBytes) ?? [];
+    if (out.length > 0) this.applying = out[out.length - 1]!.index;
+    return out;
   }
 
   hasNextCommitted(): boolean {
-    return this.committed > this.applied && this.applied + 1 >= this.firstIndex();
+    return this.committed > this.applying && this.applying + 1 >= this.firstIndex();
   }
 
-  /** Called by advance(): the unstable entries up to `index` (of `term`) are now durable. */
+  /** Called by advance(): the unstable entries up to `index` (of `term`) are now durable. A write
+   * whose entries were replaced meanwhile (the term differs) proves nothing and is ignored. */
   stableTo(index: number, term: number): void {
     if (this.term(index) !== term) return;
-    if (index < this.unstableOffset) return;
+    if (index < this.unstableOffset || index > this.handedOut) return;
     const n = index - this.unstableOffset + 1;
     this.unstable = this.unstable.slice(n);
     this.unstableOffset = index + 1;
@@ -203,8 +221,12 @@ export class RaftLog {
     // storage holds them (unstableOffset - 1 never exceeds its durable last index).
     const keepTo = this.unstableOffset - 1;
     this.pendingSnap = { meta, keepTo };
+    // Every unstable entry is written after the install, in the same persist (the install deletes
+    // the durable entries above keepTo). The driver steps a snapshot only with no write in flight.
+    this.handedOut = keepTo;
     this.committed = Math.max(this.committed, meta.index);
     this.applied = meta.index;
+    this.applying = meta.index;
     return keepTo;
   }
   /** Called by advance() after an install persisted. */

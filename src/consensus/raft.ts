@@ -54,8 +54,11 @@ export class RaftCore {
   prs = new Map<NodeId, Progress>();
   /** (Pre)candidate: responses received in this campaign. */
   votes = new Map<NodeId, boolean>();
-  /** The candidate's own vote counts only once its term and vote are durable (at advance). */
+  /** The candidate's own vote counts only once its term and vote are durable: it goes out with
+   * the next Ready (Ready.selfVote) and counts at that Ready's advance. */
   selfVotePending = false;
+  /** Lowest index truncated since the last Ready (see Ready.withdrawAcksFrom). */
+  withdrawAcksFrom: number | undefined;
 
   /** Ticks since this node last heard from a leader (follower), or since the last check-quorum
    * round (leader). */
@@ -510,7 +513,8 @@ export class RaftCore {
     );
   }
 
-  /** Everything to do now. Nothing may be stepped, proposed or ticked until advance(ready). */
+  /** Everything to do now (see Ready). Readies may be taken again before advance() of earlier
+   * ones; each hands out only what earlier ones did not. */
   ready(): Ready {
     if (this.pendingBcast) {
       this.pendingBcast = false;
@@ -534,6 +538,14 @@ export class RaftCore {
       rd.hardState = hs;
       this.prevHard = hs;
     }
+    if (this.selfVotePending) {
+      this.selfVotePending = false;
+      rd.selfVote = { term: this.term, role: this.role };
+    }
+    if (this.withdrawAcksFrom !== undefined) {
+      rd.withdrawAcksFrom = this.withdrawAcksFrom;
+      this.withdrawAcksFrom = undefined;
+    }
     this.msgs = [];
     this.persistedMsgs = [];
     this.readStates = [];
@@ -541,7 +553,8 @@ export class RaftCore {
     return rd;
   }
 
-  /** The Ready was persisted (durably), its messages sent and its entries applied. */
+  /** The Ready was persisted (durably), its messages sent and its entries applied. Called for
+   * Readies in the order they were taken. */
   advance(rd: Ready): void {
     if (rd.snapshotOps.some((o) => o.op === 'install')) this.log.snapshotPersisted();
     const last = rd.entries[rd.entries.length - 1];
@@ -550,10 +563,8 @@ export class RaftCore {
       this.log.appliedTo(e.index);
       if (e.change) applyConfChange(this, e.change);
     }
-    if (this.selfVotePending) {
-      this.selfVotePending = false;
-      if (this.role === Role.Candidate || this.role === Role.PreCandidate) this.poll(this.id, true);
-    }
+    const sv = rd.selfVote;
+    if (sv && sv.term === this.term && sv.role === this.role) this.poll(this.id, true);
     if (this.role === Role.Leader) {
       // The leader counts itself toward the quorum only up to its durable index.
       const self = this.prs.get(this.id);

@@ -142,6 +142,8 @@ function handleSnapChunk(r: RaftCore, m: Message): void {
  */
 function withdrawAcks(r: RaftCore, from: number): void {
   r.persistedMsgs = r.persistedMsgs.filter((x) => !(x.type === MessageType.AppResp && !x.reject && (x.index ?? 0) >= from));
+  // Readies taken earlier whose writes are still in flight hold acknowledgements too.
+  r.withdrawAcksFrom = Math.min(r.withdrawAcksFrom ?? from, from);
 }
 
 /** Discards the staged image, and withdraws acknowledgements of it that have not left yet: they

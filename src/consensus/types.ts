@@ -164,9 +164,19 @@ export type SnapshotOp =
  * every entry from entries[0].index on — then hardState, in one durable write), send
  * `messages` (may leave before the persist is durable), send `persistedMessages` (only after),
  * apply `committedEntries`, then call advance(ready).
+ *
+ * Readies may be pipelined: the next one may be taken (and its messages sent, its write started)
+ * while earlier writes are in flight, as long as writes become durable in order and each Ready's
+ * later steps (persisted messages, apply, advance) run in order after its own write.
  */
 export interface Ready {
   softState?: SoftState;
+  /** A (pre)candidate's own vote in this campaign: it counts at advance(), once this Ready's
+   * term and vote are durable. */
+  selfVote?: { term: number; role: Role };
+  /** A truncation since the previous Ready replaced the log from this index on: acknowledgements
+   * of indexes >= it that wait in earlier Readies (writes in flight) must not leave. */
+  withdrawAcksFrom?: number;
   hardState?: HardState;
   entries: Entry[];
   snapshotOps: SnapshotOp[];

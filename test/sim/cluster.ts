@@ -53,6 +53,8 @@ export interface SimStats {
   fastRestarts: number;
   slowDisks: number;
   removedStayingUp: number;
+  /** Readies taken while an earlier one's write was still in flight. */
+  pipelinedReadies: number;
 }
 
 export const emptyStats = (): SimStats => ({
@@ -74,6 +76,7 @@ export const emptyStats = (): SimStats => ({
   fastRestarts: 0,
   slowDisks: 0,
   removedStayingUp: 0,
+  pipelinedReadies: 0,
 });
 
 /** The storage the simulator gives a node: the in-memory one, with the checker looking at every
@@ -248,6 +251,7 @@ export class SimCluster {
       },
       onReady: (rd) => {
         if (this.trace) this.log(() => `${n.id} ready: ${describeReady(rd).replaceAll('\n', ' | ')}`);
+        if (n.driver && n.driver.writesInFlight > 0) this.stats.pipelinedReadies++;
         // A leader's commit is checked when the Ready that carries it is handed over: the
         // configuration then is the one the commit was decided under (entries applied by this
         // Ready, a configuration change among them, take effect only after it).
