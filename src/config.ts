@@ -42,6 +42,8 @@ export interface Config {
     snapshotCron: string;
     leaseReads: boolean;
     requestTimeoutMs: number;
+    /** Readies whose writes may be in flight at once (pipelined persist; 1 = none). */
+    maxWritesInFlight: number;
   };
   registry: {
     /** How long a request id is remembered (applied leader time, ms); the same on every node. */
@@ -107,7 +109,7 @@ const schema = {
     raft: {
       type: 'object',
       additionalProperties: false,
-      required: ['tickMs', 'electionTicks', 'heartbeatTicks', 'snapshotEntries', 'keepEntries', 'snapshotChunkBytes', 'snapshotCron', 'leaseReads', 'requestTimeoutMs'],
+      required: ['tickMs', 'electionTicks', 'heartbeatTicks', 'snapshotEntries', 'keepEntries', 'snapshotChunkBytes', 'snapshotCron', 'leaseReads', 'requestTimeoutMs', 'maxWritesInFlight'],
       properties: {
         tickMs: { type: 'integer', minimum: 1, maximum: 10_000 },
         electionTicks: { type: 'integer', minimum: 2, maximum: 1000 },
@@ -118,6 +120,7 @@ const schema = {
         snapshotCron: { type: 'string', minLength: 9 },
         leaseReads: { type: 'boolean' },
         requestTimeoutMs: { type: 'integer', minimum: 100 },
+        maxWritesInFlight: { type: 'integer', minimum: 1, maximum: 64 },
       },
     },
     registry: {

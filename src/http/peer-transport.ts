@@ -1,6 +1,8 @@
 // Transport over HTTP: one outbound queue per peer, each drained by its own sender with an
 // undici Pool, so a peer that is down (retried with exponential backoff) never slows the others.
-// Messages that fail to send are dropped: Raft resends what matters.
+// Up to MAX_IN_FLIGHT batches per peer are in flight at once, pipelined in order on one
+// connection: the next batch (a pipelined leader's next Ready) leaves without waiting for the
+// answer to the previous one. Messages that fail to send are dropped: Raft resends what matters.
 
 import { Pool } from 'undici';
 import type { Transport } from '../consensus/transport.ts';
@@ -21,12 +23,15 @@ export interface HttpTransportOptions {
   logger?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error?(obj: object, msg?: string): void };
 }
 
+/** Batches in flight per peer (HTTP/1.1 pipelining on one connection, so they arrive in order). */
+const MAX_IN_FLIGHT = 4;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 
 class PeerQueue {
   msgs: Message[] = [];
-  sending = false;
+  /** Batches sent and not yet answered. */
+  inFlight = 0;
   backoffMs = 0;
   timer: NodeJS.Timeout | undefined;
   pool: Pool | undefined;
@@ -79,7 +84,7 @@ export class HttpTransport implements Transport {
   }
 
   private flush(id: NodeId, q: PeerQueue): void {
-    if (q.sending || q.timer || this.closed) return;
+    if (q.inFlight >= MAX_IN_FLIGHT || q.timer || this.closed) return;
     const url = this.opts.resolve(id);
     if (!url) {
       q.msgs = [];
@@ -87,16 +92,18 @@ export class HttpTransport implements Transport {
     }
     if (q.url !== url) {
       void q.pool?.close();
-      q.pool = new Pool(url, { connections: 2, pipelining: 1, keepAliveTimeout: 30_000, connectTimeout: 1000, headersTimeout: 5000, bodyTimeout: 30_000 });
+      q.pool = new Pool(url, { connections: 1, pipelining: MAX_IN_FLIGHT, keepAliveTimeout: 30_000, connectTimeout: 1000, headersTimeout: 5000, bodyTimeout: 30_000 });
       q.url = url;
     }
     const batch = q.msgs;
     q.msgs = [];
-    q.sending = true;
+    q.inFlight++;
     const body = encodeBatch(batch);
     const cluster = this.opts.clusterId?.();
     const headers = cluster === undefined ? this.headers : { ...this.headers, [CLUSTER_HEADER]: cluster };
-    q.pool!.request({ path: '/raft/messages', method: 'POST', body, headers }).then(
+    // idempotent + not blocking: undici pipelines it behind the batches already in flight (a
+    // repeated Raft message is harmless; the peer answers at once, before stepping completes).
+    q.pool!.request({ path: '/raft/messages', method: 'POST', body, headers, idempotent: true, blocking: false }).then(
       async (res) => {
         if (res.statusCode === 409) {
           const b = (await res.body.json().catch(() => ({}))) as { code?: string; clusterId?: string };
@@ -109,7 +116,7 @@ export class HttpTransport implements Transport {
       q.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, q.backoffMs * 2));
       this.opts.logger?.debug({ peer: id, err: err.message, dropped: batch.length, retryMs: q.backoffMs }, 'peer send failed');
     }).finally(() => {
-      q.sending = false;
+      q.inFlight--;
       if (this.closed) return;
       if (q.backoffMs > 0) {
         q.timer = setTimeout(() => {

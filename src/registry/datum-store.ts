@@ -23,6 +23,7 @@
 
 import type { Database, RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
+import { decodeDatum, encodeDatum } from './datum-codec.ts';
 import type { StateMachine } from '../consensus/state-machine.ts';
 import type { Entry, SnapshotMeta } from '../consensus/types.ts';
 
@@ -129,7 +130,8 @@ interface RequestRecord {
 
 export class DatumStore implements StateMachine {
   private readonly root: RootDatabase;
-  private readonly datums: Database<Datum, string>;
+  /** key → datum bytes (datum-codec.ts). */
+  private readonly datums: Database<Buffer, string>;
   private readonly meta: Database<Meta, string>;
   /** Request id → the entry that applied it and its time (durable copy of `requestIds`). */
   private readonly requests: Database<RequestRecord, string>;
@@ -157,13 +159,27 @@ export class DatumStore implements StateMachine {
 
   constructor(root: RootDatabase, private readonly handlers: Readonly<Record<string, CommandHandler>>, opts: DatumStoreOptions = {}) {
     this.root = root;
-    this.datums = root.openDB<Datum, string>({ name: 'datums' });
+    this.datums = root.openDB<Buffer, string>({ name: 'datums-v2', encoding: 'binary' });
     this.meta = root.openDB<Meta, string>({ name: 'datum-meta' });
+    this.migrateLegacyDatums(root);
     this.requests = root.openDB<RequestRecord, string>({ name: 'datum-requests' });
     this.retentionMs = opts.requestIdRetentionMs ?? DEFAULT_REQUEST_ID_RETENTION_MS;
     const stored = this.meta.get(META);
     this.m = { applied: stored?.applied ?? 0, time: stored?.time ?? 0 };
     this.loadRequestIds();
+  }
+
+  /** Data dirs of 0.1 kept datums in 'datums' with lmdb-js's own msgpack encoding: moved to the
+   * framed encoding once, in one transaction with the removal of the old ones. */
+  private migrateLegacyDatums(root: RootDatabase): void {
+    const legacy = root.openDB<Datum, string>({ name: 'datums' });
+    if (legacy.getKeysCount({ limit: 1 }) === 0) return;
+    root.transactionSync(() => {
+      for (const { key, value } of legacy.getRange({})) {
+        this.datums.put(key, encodeDatum(value));
+        legacy.remove(key);
+      }
+    });
   }
 
   private loadRequestIds(): void {
@@ -197,8 +213,10 @@ export class DatumStore implements StateMachine {
       this.cache.set(key, c);
       return c;
     }
-    const d = this.datums.get(key);
-    if (d) this.remember(key, d);
+    const b = this.datums.get(key);
+    if (!b) return undefined;
+    const d = decodeDatum(b);
+    this.remember(key, d);
     return d;
   }
 
@@ -212,18 +230,18 @@ export class DatumStore implements StateMachine {
   *range(prefix: string): Iterable<Datum> {
     const pending = [...this.overlay].filter(([k]) => k.startsWith(prefix)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     let i = 0;
-    for (const { value } of this.datums.getRange({ start: prefix })) {
-      if (!value.key.startsWith(prefix)) break;
-      while (i < pending.length && pending[i]![0] < value.key) {
+    for (const { key, value: bytes } of this.datums.getRange({ start: prefix })) {
+      if (!key.startsWith(prefix)) break;
+      while (i < pending.length && pending[i]![0] < key) {
         const d = pending[i++]![1].datum;
         if (d) yield d;
       }
-      if (i < pending.length && pending[i]![0] === value.key) {
+      if (i < pending.length && pending[i]![0] === key) {
         const d = pending[i++]![1].datum;
         if (d) yield d;
         continue;
       }
-      yield value;
+      yield this.cache.get(key) ?? decodeDatum(bytes);
     }
     for (; i < pending.length; i++) {
       const d = pending[i]![1].datum;
@@ -266,7 +284,7 @@ export class DatumStore implements StateMachine {
     }
     const commit = this.root.transaction(() => {
       for (const [key, datum] of last) {
-        if (datum) this.datums.put(key, datum);
+        if (datum) this.datums.put(key, encodeDatum(datum));
         else this.datums.remove(key);
       }
       for (const [id, r] of idOps) {
@@ -353,7 +371,7 @@ export class DatumStore implements StateMachine {
     // concurrently with a snapshot: the driver calls both from its loop).
     await this.committed;
     const datums: Datum[] = [];
-    for (const { value } of this.datums.getRange({})) datums.push(value);
+    for (const { key, value } of this.datums.getRange({})) datums.push(this.cache.get(key) ?? decodeDatum(value));
     const requests: [string, number, number][] = [];
     for (const [id, r] of this.requestIds) requests.push([id, r.index, r.time]);
     return packr.pack({ applied: this.m.applied, time: this.m.time, requests, datums });
@@ -369,7 +387,7 @@ export class DatumStore implements StateMachine {
         keys.add(k);
         this.datums.remove(k);
       }
-      for (const d of s.datums) this.datums.put(d.key, d);
+      for (const d of s.datums) this.datums.put(d.key, encodeDatum(d));
       for (const k of this.requests.getKeys({})) this.requests.remove(k);
       for (const [id, index, time] of s.requests) this.requests.put(id, { index, time });
       this.meta.put(META, { applied: s.applied, time: s.time });

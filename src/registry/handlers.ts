@@ -36,18 +36,26 @@ function idOf(i: { ip: string; port: number; clusterName: string }, service: str
   return instanceId(i.ip, i.port, i.clusterName, service);
 }
 
-function byId(service: string) {
-  return (a: InstanceRecord, b: InstanceRecord): number => {
-    const x = idOf(a, service);
-    const y = idOf(b, service);
-    return x < y ? -1 : x > y ? 1 : 0;
-  };
+/** Inserts `rec` into `list` at its place in instance-id order (O(log n) ids built). */
+function insertSorted(list: InstanceRecord[], rec: InstanceRecord, service: string): void {
+  const id = idOf(rec, service);
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (idOf(list[mid]!, service) < id) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, rec);
 }
 
 /** Writes of a service's instance list; an empty list deletes the datum, and with it a service
- * that only existed because of its instances. */
+ * that only existed because of its instances. Invariant: a stored list is sorted by instance id —
+ * register inserts in place, and every other handler keeps positions (an instance's id never
+ * changes) or removes — so no write sorts (a sort per write made registration O(n log n) in the
+ * service's size, with two id strings built per comparison). */
 function listWrites(ns: string, service: string, instances: InstanceRecord[], svc: ServiceRecord | undefined): DatumWrite[] {
-  if (instances.length > 0) return [{ key: instancesKey(ns, service), value: { instances: [...instances].sort(byId(service)) } satisfies InstancesValue }];
+  if (instances.length > 0) return [{ key: instancesKey(ns, service), value: { instances } satisfies InstancesValue }];
   const w: DatumWrite[] = [{ key: instancesKey(ns, service), delete: true }];
   if (svc && !svc.explicit) w.push({ key: serviceKey(ns, service), delete: true });
   return w;
@@ -78,7 +86,7 @@ const register: CommandHandler = (c, read, index) => {
   checkKind(svc, cmd.instance.ephemeral, cmd.service);
   // Registering ip:port again replaces it (in any cluster).
   const list = readInstances(read, cmd.ns, cmd.service).filter((i) => !sameAddress(i, cmd.instance.ip, cmd.instance.port));
-  list.push(record(cmd.instance, index));
+  insertSorted(list, record(cmd.instance, index), cmd.service);
   const writes: DatumWrite[] = [];
   if (!svc) writes.push({ key: serviceKey(cmd.ns, cmd.service), value: defaultService(cmd.instance.ephemeral) });
   writes.push(...listWrites(cmd.ns, cmd.service, list, svc));

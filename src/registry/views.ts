@@ -91,6 +91,17 @@ export class RegistryViews {
     return v;
   }
 
+  /** Whether the service exists and the leader time of its last change — without building its
+   * view (a write must not pay for a view nobody reads). */
+  head(ns: string, grouped: string): { exists: boolean; time: number } {
+    const v = this.views.get(viewKey(ns, grouped));
+    if (v) return { exists: v.service !== undefined, time: v.time };
+    const s = this.store.get(serviceKey(ns, grouped));
+    const i = this.store.get(instancesKey(ns, grouped));
+    const newer = (s?.revision ?? 0) >= (i?.revision ?? 0) ? s : i;
+    return { exists: s !== undefined, time: newer?.time ?? 0 };
+  }
+
   /** Grouped names of the services in `ns`, sorted. */
   serviceNames(ns: string): string[] {
     return [...(this.ensureIndex().get(ns) ?? [])].sort();

@@ -112,6 +112,7 @@ export class ClusterNode {
       snapshotEntries: r.snapshotEntries,
       keepEntries: r.keepEntries,
       requestTimeoutMs: r.requestTimeoutMs,
+      maxWritesInFlight: r.maxWritesInFlight,
       logger: this.log,
       traceReady: o.config.logLevel === 'trace',
       // A halted Raft node cannot recover in place: end the process (PM2 or the operator restarts it).

@@ -119,9 +119,9 @@ export class WatchHub {
     if (changes.length === 0) return;
     const events: WatchEvent[] = [];
     for (const c of changes) {
-      const v = this.views.service(c.ns, c.grouped);
-      const kind = !v.service ? WatchEventKind.DELETED : c.instances ? WatchEventKind.INSTANCES : WatchEventKind.SERVICE;
-      const e: WatchEvent = { revision: c.revision, ns: c.ns, grouped: c.grouped, kind, time: v.service ? v.time : this.appliedTime() };
+      const h = this.views.head(c.ns, c.grouped);
+      const kind = !h.exists ? WatchEventKind.DELETED : c.instances ? WatchEventKind.INSTANCES : WatchEventKind.SERVICE;
+      const e: WatchEvent = { revision: c.revision, ns: c.ns, grouped: c.grouped, kind, time: h.exists ? h.time : this.appliedTime() };
       events.push(e);
       this.history.push(e);
       this.remember(key(c.ns, c.grouped), c.revision);
