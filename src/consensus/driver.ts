@@ -2,8 +2,8 @@
 //
 // One loop, never re-entered: deliver every tick that is due (so a process that was paused
 // delivers all missed ticks before stepping any message), step queued messages and operations,
-// take the Ready, send what may leave and start its write (one durable write; not awaited when
-// only the commit index changed). The rest of each Ready — send what had to wait for its write,
+// take the Ready, send what may leave and start its write (one durable write; none when only the
+// commit index changed). The rest of each Ready — send what had to wait for its write,
 // apply committed entries, advance — runs on a pipeline, Ready after Ready in order, while the
 // loop goes on stepping and taking Readies (etcd's asynchronous storage writes): a leader sends
 // the next batch to its followers while its own write of the previous one is in flight, and
@@ -22,7 +22,7 @@ import type { Storage } from './storage.ts';
 import type { Timer } from './timer.ts';
 import type { Transport } from './transport.ts';
 import { Waiters, type Committed, type ReadPoint } from './waiters.ts';
-import { MessageType, Role, type ConfChange, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './types.ts';
+import { MessageType, Role, type ConfChange, type HardState, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './types.ts';
 
 export interface DriverLogger {
   debug(obj: object, msg?: string): void;
@@ -53,6 +53,9 @@ export interface RaftNodeOptions {
   /** Readies taken whose later steps have not run yet (writes in flight), at most. 1 = no
    * pipelining: each Ready is finished before the next is taken. */
   maxWritesInFlight?: number;
+  /** Runs the loop later (see kick); setImmediate by default, queueMicrotask in the simulator
+   * (whose virtual clock must not interleave with real event-loop phases). */
+  defer?: (fn: () => void) => void;
   /** Promotion of a learner is abandoned after this many election timeouts without catch-up. */
   promotionElections?: number;
   logger?: DriverLogger;
@@ -117,6 +120,7 @@ export class RaftNode {
   private flights: Flight[] = [];
   private pipeline: Promise<void> = Promise.resolve();
   private readonly maxFlights: number;
+  private readonly defer: (fn: () => void) => void;
   private readonly waiters: Waiters;
   private promotions: Promotion[] = [];
   private snapshotWaiters: ((m: SnapshotMeta | undefined) => void)[] = [];
@@ -126,12 +130,13 @@ export class RaftNode {
    * never matches a read of this one. */
   private nonce = '';
   private lastSnapshotIndex = 0;
-  /** Term and vote of the last write started (writes are durable in order): a Ready that changes
-   * neither and carries nothing else that must be durable (only the commit index) is written
-   * without awaiting its flush. */
+  /** Term and vote of the last write started (writes are durable in order). */
   private synced: { term: number; vote: NodeId | null } = { term: 0, vote: null };
-  /** The last such unawaited write (stop() waits for it before storage is closed). */
-  private unsynced: Promise<void> = Promise.resolve();
+  /** The newest hard state not written yet: a Ready that changes only the commit index writes
+   * nothing (etcd's MustSync rule, DESIGN §4: the commit index is not needed for safety); the
+   * next write carries it, and stop() writes it. A restart takes max(persisted commit, applied)
+   * and learns the rest from the leader. */
+  private unwrittenHard: HardState | undefined;
   private soft: SoftState = { lead: null, role: Role.Follower, learner: true };
 
   constructor(opts: RaftNodeOptions) {
@@ -141,6 +146,7 @@ export class RaftNode {
     this.log = opts.logger ?? silent;
     this.waiters = new Waiters(opts.raft?.mutations?.outcomeByIndexOnly === true);
     this.maxFlights = Math.max(1, opts.maxWritesInFlight ?? 4);
+    this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
   }
 
   /** Readies in the pipeline (observable: the simulator counts pipelined Readies). */
@@ -201,6 +207,26 @@ export class RaftNode {
         }
       });
       this.kick();
+    });
+  }
+
+  /**
+   * Appends one entry (this node must lead) and resolves with where it landed, without waiting
+   * for its outcome: a follower that forwarded the write waits for that (index, term) itself
+   * (waitApplied), and learns SUPERSEDED if another entry takes the index. Rejects NOT_LEADER or
+   * DROPPED (nothing appended).
+   */
+  append(data: Uint8Array): Promise<{ index: number; term: number }> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(shuttingDown());
+      this.enqueue(reject, () => {
+        try {
+          const [at] = this.core.propose([data]) as [{ index: number; term: number }];
+          resolve(at);
+        } catch (e) {
+          reject(asConsensusError(e));
+        }
+      });
     });
   }
 
@@ -340,7 +366,13 @@ export class RaftNode {
         await this.loop;
         await this.drain();
         await this.applyKnownCommitted();
-        await this.unsynced;
+        const hs = this.unwrittenHard;
+        this.unwrittenHard = undefined;
+        if (hs && !this.halted) {
+          await this.opts.storage.persist({ hardState: hs, entries: [], snapshotOps: [] }).catch((err: unknown) => {
+            this.log.warn({ node: this.id, err: (err as Error).message }, 'writing the commit index at stop failed');
+          });
+        }
       })();
     }
     return this.stopping;
@@ -383,14 +415,15 @@ export class RaftNode {
 
   // ---- the loop -----------------------------------------------------------------------------
 
-  /** Starts the loop from a microtask, so that everything submitted in the same turn of the
-   * event loop (many proposals, a burst of messages) goes into one Ready and one write. */
+  /** Starts the loop through `defer` (setImmediate by default: after every I/O callback of this
+   * turn of the event loop), so that everything that arrived in the same turn (many requests, a
+   * burst of peer messages) goes into one Ready and one write — group commit. */
   private kick(): void {
     if (this.running || this.scheduled || this.stopped) return;
     this.scheduled = true;
-    queueMicrotask(() => {
+    this.defer(() => {
       this.scheduled = false;
-      if (!this.running) this.loop = this.run();
+      if (!this.running && !this.stopped) this.loop = this.run();
     });
   }
 
@@ -491,21 +524,15 @@ export class RaftNode {
     if (o.traceReady) this.log.debug({ node: this.id, ready: describeReady(rd).split('\n') }, 'ready');
     if (rd.withdrawAcksFrom !== undefined) this.withdrawAcks(rd.withdrawAcksFrom);
     o.transport.send(rd.messages);
-    const write = { hardState: rd.hardState, entries: rd.entries, snapshotOps: rd.snapshotOps };
     let written = Promise.resolve();
     if (this.mustSync(rd)) {
-      written = o.storage.persist(write);
+      const hardState = rd.hardState ?? this.unwrittenHard;
+      this.unwrittenHard = undefined;
+      written = o.storage.persist({ hardState, entries: rd.entries, snapshotOps: rd.snapshotOps });
       written.catch(() => undefined); // awaited (and reported) on the pipeline
-      if (rd.hardState) this.synced = { term: rd.hardState.term, vote: rd.hardState.vote };
+      if (hardState) this.synced = { term: hardState.term, vote: hardState.vote };
     } else if (rd.hardState) {
-      // etcd's MustSync rule (DESIGN §4): only the commit index changed, so nothing waits for this
-      // write; it commits in order behind (the next awaited persist flushes it too), and a restart
-      // takes max(persisted commit, applied). A failure of it still stops the node.
-      this.unsynced = o.storage.persist(write).catch((err: unknown) => {
-        if (this.stopped) return;
-        this.log.error({ node: this.id, err: (err as Error).message }, 'commit index write failed');
-        this.fail(err);
-      });
+      this.unwrittenHard = rd.hardState;
     }
     const flight: Flight = { rd, written, sent: false, done: Promise.resolve() };
     this.flights.push(flight);
@@ -553,10 +580,12 @@ export class RaftNode {
     this.kick(); // advance may have made work (a commit, a won election, entries to apply)
   }
 
-  /** Whether the Ready's write must be durable before anything goes on: new entries, snapshot
-   * operations, messages that wait for it, or a new term or vote. */
+  /** Whether the Ready has anything to write: new entries, snapshot operations, or a new term or
+   * vote (etcd's MustSync). Persisted messages alone need no write of their own: what they
+   * acknowledge was written by this Ready or an earlier one, and they leave only after every
+   * earlier write is durable (the pipeline runs in order). */
   private mustSync(rd: Ready): boolean {
-    if (rd.entries.length > 0 || rd.snapshotOps.length > 0 || rd.persistedMessages.length > 0) return true;
+    if (rd.entries.length > 0 || rd.snapshotOps.length > 0) return true;
     const hs = rd.hardState;
     return hs !== undefined && (hs.term !== this.synced.term || hs.vote !== this.synced.vote);
   }

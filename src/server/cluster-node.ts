@@ -5,7 +5,7 @@
 
 import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
-import type { RootDatabase } from 'lmdb';
+import { open, type RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
 import { request as undiciRequest } from 'undici';
 import type pino from 'pino';
@@ -47,6 +47,8 @@ export interface ClusterNodeOptions {
 export class ClusterNode {
   readonly id: NodeId;
   readonly storage: LmdbStorage;
+  /** The state machine's LMDB environment (`<dataDir>/<id>/state`). */
+  private readonly smRoot: RootDatabase;
   readonly sm: StateMachine;
   readonly raft: RaftNode;
   readonly transport: HttpTransport;
@@ -72,7 +74,9 @@ export class ClusterNode {
     this.id = o.config.nodeId;
     this.log = o.logger.child({ component: 'raft' }); // the process logger already binds the node id
     this.storage = LmdbStorage.open({ path: `${o.config.dataDir}/${this.id}` });
-    this.sm = o.stateMachine(this.storage.root);
+    // The state machine's own environment (asynchronous commits; lmdb-storage.ts says why).
+    this.smRoot = open({ path: `${o.config.dataDir}/${this.id}/state`, maxDbs: 16 });
+    this.sm = o.stateMachine(this.smRoot);
     this.transport = new HttpTransport({
       token: o.config.clusterToken,
       self: { id: this.id, address: nodeAddress(o.config.host, o.config.httpPort, o.config.peerPort) },
@@ -279,5 +283,7 @@ export class ClusterNode {
     await new Promise<void>((r) => (this.peerServer ? this.peerServer.close(() => r()) : r()));
     await this.transport.shutdown();
     await this.storage.close();
+    await this.smRoot.flushed;
+    await this.smRoot.close();
   }
 }

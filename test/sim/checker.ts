@@ -97,7 +97,12 @@ export class Checker {
             this.fail(`durability: ${m.from} acknowledged offset ${m.offset} of ${m.snapId} before the chunk was durable`);
           }
         }
-        if (m.done && durable.snap?.id !== m.snapId && hs.commit < (m.index ?? 0) && durable.prevIndex < (m.index ?? 0)) {
+        // A finished transfer is answered with the index the follower now holds (meta.index after
+        // an install; its commit when it had nothing to install): the durable log (or snapshot)
+        // must reach it when the answer leaves.
+        const at = m.index ?? 0;
+        const want = m.done && at > durable.prevIndex ? this.leaderLogTerm(m.term, at) : undefined;
+        if (m.done && durable.snap?.id !== m.snapId && (durable.prevIndex + durable.entries.length < at || (want !== undefined && termAt(durable, at) !== want))) {
           this.fail(`durability: ${m.from} answered the last chunk of ${m.snapId} before the install was durable`);
         }
         break;

@@ -236,6 +236,7 @@ export class SimCluster {
       tickMs: o.tickMs,
       snapshotEntries: o.snapshotEntries,
       keepEntries: o.keepEntries,
+      defer: queueMicrotask,
       requestTimeoutMs: 30 * o.tickMs * o.electionTicks,
       raft: {
         electionTicks: o.electionTicks,

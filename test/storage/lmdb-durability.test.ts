@@ -2,7 +2,7 @@
 // clock, in-memory network). A mirror records what each node's storage made durable — updated
 // only when a write's promise resolves — and the simulator's checker fails the test if any
 // message leaves before the write it depends on (votes, append and chunk acknowledgements).
-// Separately: persist() resolves only after lmdb's `flushed`, not merely at commit.
+// Separately: persist() commits synchronously in an environment that syncs on commit.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,26 +26,21 @@ after(() => {
 });
 
 describe('durability on LMDB', { timeout: 60_000 }, () => {
-  it('persist() waits for lmdb `flushed`, not just the commit', async () => {
+  it('persist() is durable when it returns: a synchronous commit in an environment that syncs on commit', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'muster-flush-'));
     dirs.push(dir);
     const s = LmdbStorage.open({ path: dir, mapSize: 16 << 20 });
-    const root = s.root as unknown as { flushed: PromiseLike<unknown> };
-    const real = root.flushed;
-    let awaited = 0;
-    Object.defineProperty(root, 'flushed', {
-      configurable: true,
-      get: () => ({
-        then(ok: (v: unknown) => unknown, bad: (e: unknown) => unknown) {
-          awaited++;
-          return real.then(ok, bad);
-        },
-      }),
-    });
-    await s.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: [], snapshotOps: [] });
-    assert.ok(awaited >= 1, 'persist awaited db.flushed');
-    delete (root as { flushed?: unknown }).flushed;
+    const root = s.root as unknown as { overlappingSync: boolean; noSync?: boolean };
+    assert.equal(root.overlappingSync, false, 'no overlapping sync: a commit returns only after its sync');
+    assert.notEqual(root.noSync, true);
+    await s.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: [{ index: 1, term: 1, type: 'normal', data: new Uint8Array([7]) }], snapshotOps: [] });
+    await s.persist({ hardState: { term: 1, vote: 'a', commit: 1 }, entries: [{ index: 2, term: 1, type: 'normal', data: new Uint8Array([8]) }], snapshotOps: [] });
+    // Committed (and synced) when persist() resolved: a reader of the file sees both, in order.
     await s.close();
+    const again = LmdbStorage.open({ path: dir, mapSize: 16 << 20 });
+    assert.equal(again.lastIndex(), 2);
+    assert.deepEqual(again.hardState(), { term: 1, vote: 'a', commit: 1 });
+    await again.close();
   });
 
   it('no message leaves before the write it depends on is durable (3 nodes, elections, writes, snapshots)', async () => {
