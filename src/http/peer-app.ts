@@ -33,7 +33,8 @@ export interface PeerAppOptions {
   admit?(clusterId: string | undefined, from: string | undefined): Promise<string | undefined> | string | undefined;
   /** Called with the sender's id and address on every authenticated request that names them. */
   onPeerSeen?(id: string, address: string): void;
-  /** A write forwarded by a follower: commit it (this node leads) and return where it landed. */
+  /** A write forwarded by a follower: append it (this node leads) and return where it landed
+   * (the follower waits for that entry to apply, and learns SUPERSEDED if another took it). */
   onPropose?(data: Uint8Array): Promise<{ index: number; term: number }>;
   /** Largest accepted body, bytes. */
   maxBodyBytes?: number;

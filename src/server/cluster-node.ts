@@ -169,7 +169,8 @@ export class ClusterNode {
         this.transport.deliver(msgs);
       },
       logger: this.log,
-      onPropose: (data) => this.raft.propose(this.stamp(data)),
+      // Answered once appended: the follower that forwarded it waits for (index, term) itself.
+      onPropose: (data) => this.raft.append(this.stamp(data)),
       onPeerSeen: (id, address) => this.learned.set(id, address),
       extraRoutes: this.peerRoutes,
     });

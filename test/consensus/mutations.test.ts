@@ -2,10 +2,11 @@
 // a scripted scenario: every check below passes on the real core and fails on the mutated one.
 // (noAckWithdrawalOnTruncate and readConfirmedByEarlierRound are now also caught by the
 // simulator — test/sim/mutations.ts SIM_CAUGHT; their scenarios stay as direct checks.)
-// (leaderCountsUndurable and outcomeByIndexOnly cannot show in a run of this driver — it steps
-// nothing while its own write is in flight, and drops a deposed leader's waiters as UNKNOWN —
-// and followerCommitToLastIndex is masked by fast back-tracking; the rules are still the core's
-// and the waiters' contracts, checked here directly.)
+// (leaderCountsUndurable and outcomeByIndexOnly are caught by the simulator too since the driver
+// pipelines its writes and a leader answers a forwarded write once appended. keepSuffixByDurableOnly
+// needs a stale-term append and a one-chunk snapshot from a newer leader stepped in one Ready, and
+// followerCommitToLastIndex is masked by the leader's back-tracking — see the README; both rules
+// are the core's contracts, checked here directly.)
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

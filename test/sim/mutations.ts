@@ -38,4 +38,6 @@ export const SIM_CAUGHT: (keyof Mutations)[] = [
   'grantVoteAfterRestart',
   'readConfirmedByEarlierRound',
   'noAckWithdrawalOnTruncate',
+  'leaderCountsUndurable',
+  'outcomeByIndexOnly',
 ];

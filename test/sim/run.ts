@@ -134,8 +134,9 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
           sim.clock.after(hop(), () => {
             if (!lost(leader, via.id) && alive()) settle(f);
           });
+        // As the server's leader: answered once appended (the Proposer waits for the outcome).
         sim.whenRunning(L, () =>
-          driver.propose(data, timeoutMs).then(
+          driver.append(data).then(
             (c) => answer(() => resolve({ index: c.index, term: c.term })),
             (e: ConsensusError) => answer(() => reject(e)),
           ),
