@@ -12,85 +12,17 @@
 // out together in the next Ready (group commit). A snapshot chunk is stepped, and a Ready with
 // snapshot operations handled, only with nothing else in flight.
 
-import { crc32 } from './crc32.ts';
+import { ControlWaiters } from './control-waiters.ts';
 import { describeReady } from './describe.ts';
-import { ConsensusError } from './errors.ts';
-import { RaftCore, type RaftConfig, type RaftStatus } from './raft.ts';
-import type { Rand } from './rand.ts';
-import type { StateMachine } from './state-machine.ts';
-import type { Storage } from './storage.ts';
-import type { Timer } from './timer.ts';
-import type { Transport } from './transport.ts';
+import { silentLogger, type DriverLogger, type RaftNodeOptions } from './driver-options.ts';
+import { asConsensusError, ConsensusError, shuttingDown } from './errors.ts';
+import { RaftCore, type RaftStatus } from './raft.ts';
+import { restoreFromSnapshot, Snapshotter } from './snapshotter.ts';
 import { Waiters, type Committed, type ReadPoint } from './waiters.ts';
+import { WritePipeline, type Flight } from './write-pipeline.ts';
 import { MessageType, Role, type ConfChange, type HardState, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './types.ts';
 
-export interface DriverLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-const silent: DriverLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-export interface RaftNodeOptions {
-  id: NodeId;
-  storage: Storage;
-  stateMachine: StateMachine;
-  transport: Transport;
-  timer: Timer;
-  rand: Rand;
-  /** Milliseconds per tick. */
-  tickMs?: number;
-  /** Core options (timeouts in ticks, batching, leases, bootstrap, mutations). */
-  raft?: Omit<RaftConfig, 'id' | 'storage' | 'applied' | 'rand'>;
-  /** Take a snapshot once this many entries were applied since the last one. */
-  snapshotEntries?: number;
-  /** Entries kept before the snapshot index when compacting, for slow followers. */
-  keepEntries?: number;
-  /** Default deadline for proposals and reads, ms. */
-  requestTimeoutMs?: number;
-  /** Readies taken whose later steps have not run yet (writes in flight), at most. 1 = no
-   * pipelining: each Ready is finished before the next is taken. */
-  maxWritesInFlight?: number;
-  /** Runs the loop later (see kick); setImmediate by default, queueMicrotask in the simulator
-   * (whose virtual clock must not interleave with real event-loop phases). */
-  defer?: (fn: () => void) => void;
-  /** Promotion of a learner is abandoned after this many election timeouts without catch-up. */
-  promotionElections?: number;
-  logger?: DriverLogger;
-  /** Log every Ready, described in one line per action (describeReady), at debug level. */
-  traceReady?: boolean;
-  /** Observes each Ready before it is acted on (traces, the simulator). */
-  onReady?: (rd: Ready) => void;
-  /** Observes each batch of applied entries with the state machine's results. */
-  onApplied?: (count: number) => void;
-  /** A message the core refused (logged at warn as well); the simulator counts it a violation. */
-  onRefused?: (why: string) => void;
-  /** A fatal error (storage failure, broken invariant): the node stops. */
-  onFatal?: (err: unknown) => void;
-}
-
-interface Promotion {
-  node: NodeId;
-  deadline: number;
-  resolve: (c: Committed) => void;
-  reject: (e: ConsensusError) => void;
-  proposed: boolean;
-}
-
-/** A Ready taken from the core whose later steps (persisted messages, apply, advance) have not
- * all run yet. */
-interface Flight {
-  rd: Ready;
-  /** Resolves once the Ready's write is durable (at once when nothing in it must wait). */
-  written: Promise<void>;
-  /** Its persisted messages have left. */
-  sent: boolean;
-  /** Settles once the Ready is advanced. */
-  done: Promise<void>;
-}
-
+export type { DriverLogger, RaftNodeOptions } from './driver-options.ts';
 export type { Committed, ReadPoint } from './waiters.ts';
 
 export class RaftNode {
@@ -116,20 +48,17 @@ export class RaftNode {
   private failed = false;
   /** The stop in progress (stop() called again waits for the same one). */
   private stopping: Promise<void> | undefined;
-  /** Readies in the pipeline, oldest first; `pipeline` settles once the last one is advanced. */
-  private flights: Flight[] = [];
-  private pipeline: Promise<void> = Promise.resolve();
+  private readonly pipeline: WritePipeline;
   private readonly maxFlights: number;
   private readonly defer: (fn: () => void) => void;
   private readonly waiters: Waiters;
-  private promotions: Promotion[] = [];
+  private readonly control: ControlWaiters;
   private snapshotWaiters: ((m: SnapshotMeta | undefined) => void)[] = [];
-  private transfers: { to: NodeId; deadline: number; resolve: () => void; reject: (e: ConsensusError) => void }[] = [];
   private readSeq = 0;
   /** Differs between starts of this node, so that a late answer to a read of an earlier life
    * never matches a read of this one. */
   private nonce = '';
-  private lastSnapshotIndex = 0;
+  private snapshots!: Snapshotter;
   /** Term and vote of the last write started (writes are durable in order). */
   private synced: { term: number; vote: NodeId | null } = { term: 0, vote: null };
   /** The newest hard state not written yet: a Ready that changes only the commit index writes
@@ -143,20 +72,25 @@ export class RaftNode {
     this.opts = opts;
     this.id = opts.id;
     this.tickMs = opts.tickMs ?? 100;
-    this.log = opts.logger ?? silent;
+    this.log = opts.logger ?? silentLogger;
     this.waiters = new Waiters(opts.raft?.mutations?.outcomeByIndexOnly === true);
+    this.control = new ControlWaiters(this.waiters);
+    this.pipeline = new WritePipeline(
+      () => this.halted,
+      (err) => this.fail(err),
+    );
     this.maxFlights = Math.max(1, opts.maxWritesInFlight ?? 4);
     this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
   }
 
   /** Readies in the pipeline (observable: the simulator counts pipelined Readies). */
   get writesInFlight(): number {
-    return this.flights.length;
+    return this.pipeline.size;
   }
 
   /** A write is in flight with messages waiting for it (observable for fault injection). */
   get persistingWithMessages(): boolean {
-    return this.flights.some((f) => !f.sent && f.rd.persistedMessages.length > 0);
+    return this.pipeline.persistingWithMessages;
   }
 
   /** Builds the core from durable state and starts ticking. If the state machine is behind the
@@ -169,13 +103,13 @@ export class RaftNode {
     let applied = o.stateMachine.applied();
     if (snap && applied < snap.index) {
       this.log.warn({ node: this.id, snapshot: snap.id, applied }, 'state machine behind the installed snapshot: restoring it');
-      this.restoring = this.restoreFromSnapshot(snap);
+      this.restoring = restoreFromSnapshot(o.storage, o.stateMachine, snap);
       applied = snap.index;
     }
     this.core = new RaftCore({ ...(o.raft ?? {}), id: o.id, storage: o.storage, applied, rand: o.rand });
     const durable = o.storage.hardState();
     this.synced = { term: durable.term, vote: durable.vote };
-    this.lastSnapshotIndex = o.storage.snapshot()?.index ?? 0;
+    this.snapshots = new Snapshotter(o, this.core, this.log);
     this.nonce = o.rand.int(2 ** 31).toString(36);
     this.soft = this.core.softState();
     o.transport.listen(o.id, (m) => this.receive(m));
@@ -296,7 +230,7 @@ export class RaftNode {
       this.enqueue(reject, () => {
         const elections = this.opts.promotionElections ?? 10;
         const ticks = elections * this.core.cfg.electionTicks;
-        this.promotions.push({ node, deadline: this.core.ticks + ticks, resolve, reject, proposed: false });
+        this.control.addPromotion({ node, deadline: this.core.ticks + ticks, resolve, reject });
         this.checkPromotions();
       });
       this.kick();
@@ -328,7 +262,7 @@ export class RaftNode {
           this.core.transferLeader(to);
           if (this.core.lead === to) return resolve();
           // Abandoned by the core after one election timeout; allow for the election itself.
-          this.transfers.push({ to, deadline: this.core.ticks + 3 * this.core.cfg.electionTicks, resolve, reject });
+          this.control.addTransfer({ to, deadline: this.core.ticks + 3 * this.core.cfg.electionTicks, resolve, reject });
         } catch (e) {
           reject(asConsensusError(e));
         }
@@ -364,7 +298,7 @@ export class RaftNode {
       this.failControl(err);
       this.stopping = (async () => {
         await this.loop;
-        await this.drain();
+        await this.pipeline.drain();
         await this.applyKnownCommitted();
         const hs = this.unwrittenHard;
         this.unwrittenHard = undefined;
@@ -387,17 +321,12 @@ export class RaftNode {
         rd.messages = []; // a stopping node sends nothing more
         rd.persistedMessages = [];
         this.dispatch(rd);
-        await this.drain();
+        await this.pipeline.drain();
       }
     } catch (err) {
       this.log.error({ err, node: this.id }, 'applying committed entries at stop failed');
     }
     this.waiters.entriesUncertain(this.core.log.committed, 'the node stopped');
-  }
-
-  /** Waits until every Ready taken so far is advanced. */
-  private async drain(): Promise<void> {
-    while (this.flights.length > 0 && !this.halted) await this.pipeline;
   }
 
   /** Simulated crash: stop at once, resolve nothing, send nothing more. */
@@ -427,12 +356,6 @@ export class RaftNode {
     });
   }
 
-  private async restoreFromSnapshot(meta: SnapshotMeta): Promise<void> {
-    const image = this.opts.storage.readSnapshotChunk(meta.id, 0, meta.size);
-    if (!image || image.length !== meta.size) throw new Error(`snapshot image ${meta.id} unreadable`);
-    await this.opts.stateMachine.restore(meta, image);
-  }
-
   private async run(): Promise<void> {
     this.running = true;
     try {
@@ -441,9 +364,9 @@ export class RaftNode {
         this.restoring = undefined;
       }
       while (!this.stopped) {
-        if (this.flights.length > 0 && this.inbox.some((m) => m.type === MessageType.Snap)) {
+        if (this.pipeline.size > 0 && this.inbox.some((m) => m.type === MessageType.Snap)) {
           // An install decides about the log suffix from what is durable: nothing in flight.
-          await this.drain();
+          await this.pipeline.drain();
           continue;
         }
         this.deliverTicks();
@@ -461,20 +384,20 @@ export class RaftNode {
           if (this.snapshotWaiters.length > 0) {
             // Taken between Readies, in pipeline order: the applied configuration matches.
             const waiters = this.snapshotWaiters.splice(0);
-            this.chain(async () => {
-              const meta = await this.snapshotNow();
+            void this.pipeline.chain(async () => {
+              const meta = await this.snapshots.take();
               for (const w of waiters) w(meta);
             });
           }
           break;
         }
-        if (this.flights.length >= this.maxFlights) {
-          await this.flights[0]!.done;
+        if (this.pipeline.size >= this.maxFlights) {
+          await this.pipeline.oldestDone();
           continue;
         }
         const rd = this.core.ready();
         this.dispatch(rd);
-        if (rd.snapshotOps.length > 0) await this.drain();
+        if (rd.snapshotOps.length > 0) await this.pipeline.drain();
       }
     } catch (err) {
       this.fail(err);
@@ -498,13 +421,6 @@ export class RaftNode {
     this.opts.onFatal?.(err);
   }
 
-  /** Runs `step` on the pipeline, after everything already on it. */
-  private chain(step: () => Promise<void>): Promise<void> {
-    const done = this.pipeline.then(() => (this.halted ? undefined : step()));
-    this.pipeline = done.catch((err: unknown) => this.fail(err));
-    return this.pipeline;
-  }
-
   /** Delivers every tick that is due by the clock, before any message is stepped. */
   private deliverTicks(): void {
     const now = this.opts.timer.now();
@@ -522,30 +438,18 @@ export class RaftNode {
     const o = this.opts;
     o.onReady?.(rd);
     if (o.traceReady) this.log.debug({ node: this.id, ready: describeReady(rd).split('\n') }, 'ready');
-    if (rd.withdrawAcksFrom !== undefined) this.withdrawAcks(rd.withdrawAcksFrom);
+    if (rd.withdrawAcksFrom !== undefined) this.pipeline.withdrawAcks(rd.withdrawAcksFrom);
     o.transport.send(rd.messages);
     let written = Promise.resolve();
     if (this.mustSync(rd)) {
       const hardState = rd.hardState ?? this.unwrittenHard;
       this.unwrittenHard = undefined;
       written = o.storage.persist({ hardState, entries: rd.entries, snapshotOps: rd.snapshotOps });
-      written.catch(() => undefined); // awaited (and reported) on the pipeline
       if (hardState) this.synced = { term: hardState.term, vote: hardState.vote };
     } else if (rd.hardState) {
       this.unwrittenHard = rd.hardState;
     }
-    const flight: Flight = { rd, written, sent: false, done: Promise.resolve() };
-    this.flights.push(flight);
-    flight.done = this.chain(() => this.complete(flight));
-  }
-
-  /** Withdraws acknowledgements of indexes >= `from` from Readies whose writes are in flight: a
-   * later append truncated those entries (see withdrawAcks in step-follower.ts). */
-  private withdrawAcks(from: number): void {
-    for (const f of this.flights) {
-      if (f.sent) continue;
-      f.rd.persistedMessages = f.rd.persistedMessages.filter((x) => !(x.type === MessageType.AppResp && !x.reject && (x.index ?? 0) >= from));
-    }
+    this.pipeline.push(rd, written, (f) => this.complete(f));
   }
 
   /** The rest of a Ready, once its write is durable: persisted messages, restore, apply, advance. */
@@ -558,7 +462,7 @@ export class RaftNode {
     if (install && install.op === 'install') {
       // The Raft side of the install is durable; now the state machine. A crash in between is
       // repaired at the next start (see start()): the stored image is restored before any apply.
-      await this.restoreFromSnapshot(install.meta);
+      await restoreFromSnapshot(o.storage, o.stateMachine, install.meta);
       if (this.halted) return;
     }
     flight.sent = true;
@@ -575,8 +479,8 @@ export class RaftNode {
     for (const rs of rd.readStates) this.waiters.readState(rs, this.core.lead);
     this.waiters.serveReads(this.core.log.applied);
     this.checkPromotions();
-    await this.maybeSnapshot();
-    this.flights.shift();
+    await this.snapshots.maybeTake();
+    this.pipeline.finished();
     this.kick(); // advance may have made work (a commit, a won election, entries to apply)
   }
 
@@ -597,79 +501,20 @@ export class RaftNode {
       // Appended but not known committed: the outcome is unknown (it may commit under the next
       // leader). Entries already known committed will still be applied and resolved.
       this.waiters.lostLeadership(this.core.log.committed, ss.lead);
-      for (const pr of this.promotions.splice(0)) pr.reject(new ConsensusError('NOT_LEADER', 'leadership lost', { leader: ss.lead }));
+      this.control.lostLeadership(ss.lead);
     }
-    for (const t of [...this.transfers]) {
-      if (ss.lead === t.to) {
-        this.transfers.splice(this.transfers.indexOf(t), 1);
-        t.resolve();
-      }
-    }
+    this.control.leaderIs(ss.lead);
   }
 
   private checkPromotions(): void {
-    for (const p of [...this.promotions]) {
-      if (p.proposed) continue;
-      try {
-        const { index, term } = this.core.proposeConfChange({ type: 'promote', node: p.node });
-        p.proposed = true;
-        this.promotions.splice(this.promotions.indexOf(p), 1);
-        this.waiters.addProposal(index, { term, deadline: this.deadline(this.opts.requestTimeoutMs ?? 10_000), resolve: p.resolve, reject: p.reject });
-      } catch (e) {
-        const err = asConsensusError(e);
-        if (err.code === 'NOT_CAUGHT_UP' || err.code === 'CONF_PENDING' || err.code === 'NOT_READY') continue; // keep waiting
-        this.promotions.splice(this.promotions.indexOf(p), 1);
-        p.reject(err);
-      }
-    }
+    this.control.checkPromotions(this.core, this.deadline(this.opts.requestTimeoutMs ?? 10_000));
   }
 
   private onTick(): void {
     const now = this.core.ticks;
     this.waiters.expire(now, this.core.lead);
-    for (const p of [...this.promotions]) {
-      if (now < p.deadline) continue;
-      this.promotions.splice(this.promotions.indexOf(p), 1);
-      p.reject(new ConsensusError('PROMOTION_TIMEOUT', `${p.node} did not catch up within the allowed election timeouts`));
-    }
-    for (const t of [...this.transfers]) {
-      if (now < t.deadline) continue;
-      this.transfers.splice(this.transfers.indexOf(t), 1);
-      t.reject(new ConsensusError('TIMEOUT', `leadership did not move to ${t.to}`, { leader: this.core.lead }));
-    }
-    if (this.promotions.length > 0) this.checkPromotions();
-  }
-
-  /** Snapshot + compaction once enough entries were applied since the last snapshot. */
-  private async maybeSnapshot(): Promise<void> {
-    const every = this.opts.snapshotEntries;
-    if (!every) return;
-    const applied = this.core.log.applied;
-    if (applied - this.lastSnapshotIndex < every) return;
-    await this.snapshotNow();
-  }
-
-  /** Takes a snapshot of the state machine at its applied index and compacts the log. Runs only
-   * inside the loop (between Readies), where the applied configuration matches the applied index. */
-  private async snapshotNow(): Promise<SnapshotMeta | undefined> {
-    const o = this.opts;
-    const index = o.stateMachine.applied();
-    const term = this.core.log.term(index);
-    if (term === undefined || index <= (o.storage.snapshot()?.index ?? 0)) return undefined;
-    const image = await o.stateMachine.snapshot();
-    const meta: SnapshotMeta = {
-      id: `${this.id}-${index}-${term}`,
-      index,
-      term,
-      conf: this.core.status().conf, // the configuration as of the applied index
-      size: image.length,
-      checksum: crc32(image),
-    };
-    await o.storage.saveSnapshot(meta, image, this.core.pinnedImages()); // images in transfer stay
-    await o.storage.compact(Math.max(0, index - (o.keepEntries ?? 0)));
-    this.lastSnapshotIndex = index;
-    this.log.debug({ node: this.id, index, term, bytes: image.length }, 'snapshot taken');
-    return meta;
+    this.control.expire(now, this.core.lead);
+    if (this.control.waitingPromotions > 0) this.checkPromotions();
   }
 
   private deadline(ms: number): number {
@@ -678,20 +523,10 @@ export class RaftNode {
 
   /** Ends promotions, transfers and snapshot requests (none of them appended anything). */
   private failControl(err: ConsensusError): void {
-    for (const p of this.promotions.splice(0)) p.reject(err);
-    for (const t of this.transfers.splice(0)) t.reject(err);
+    this.control.failAll(err);
     for (const w of this.snapshotWaiters.splice(0)) w(undefined);
   }
 }
 
 /** Readies applied at most by stop() for entries known committed before it ends their waiters. */
 const STOP_APPLY_READIES = 64;
-
-function shuttingDown(): ConsensusError {
-  return new ConsensusError('SHUTTING_DOWN', 'the node is stopping');
-}
-
-function asConsensusError(e: unknown): ConsensusError {
-  if (e instanceof ConsensusError) return e;
-  return new ConsensusError('INVALID', (e as Error).message ?? String(e), { cause: e });
-}

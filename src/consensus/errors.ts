@@ -37,3 +37,14 @@ export class ConsensusError extends Error {
     this.leader = opts.leader;
   }
 }
+
+/** The node is stopping: nothing of the request reached the core. */
+export function shuttingDown(): ConsensusError {
+  return new ConsensusError('SHUTTING_DOWN', 'the node is stopping');
+}
+
+/** A ConsensusError as is; anything else thrown by the core is an INVALID request. */
+export function asConsensusError(e: unknown): ConsensusError {
+  if (e instanceof ConsensusError) return e;
+  return new ConsensusError('INVALID', (e as Error).message ?? String(e), { cause: e });
+}

@@ -14,6 +14,7 @@ import { RaftLog } from './log.ts';
 import { Progress } from './progress.ts';
 import { quorumSize, voteResult, VoteResult } from './quorum.ts';
 import { ReadOnly } from './read-only.ts';
+import { advanceReady, hasReady, takeReady } from './ready.ts';
 import { stepCandidate } from './step-candidate.ts';
 import { stepFollower } from './step-follower.ts';
 import { abandonStalledSnapshots, bcastAppend, bcastHeartbeat, maybeCommit, pinnedImages, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
@@ -93,8 +94,9 @@ export class RaftCore {
   /** Proposals were appended: broadcast once when the Ready is built (one batch per Ready). */
   pendingBcast = false;
 
-  private prevHard: HardState;
-  private prevSoft: SoftState;
+  /** The hard and soft state last handed out in a Ready (ready.ts compares against them). */
+  prevHard: HardState;
+  prevSoft: SoftState;
 
   constructor(config: RaftConfig) {
     this.cfg = resolveConfig(config);
@@ -494,82 +496,21 @@ export class RaftCore {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 
+  /** Whether there is anything to do (ready.ts). */
   hasReady(): boolean {
-    const ss = this.softState();
-    const hs = this.hardState();
-    return (
-      this.pendingBcast ||
-      ss.lead !== this.prevSoft.lead ||
-      ss.role !== this.prevSoft.role ||
-      ss.learner !== this.prevSoft.learner ||
-      !sameHard(hs, this.prevHard) ||
-      this.log.hasUnstable() ||
-      this.msgs.length > 0 ||
-      this.persistedMsgs.length > 0 ||
-      this.readStates.length > 0 ||
-      this.snapshotOps.length > 0 ||
-      this.log.hasNextCommitted() ||
-      this.selfVotePending
-    );
+    return hasReady(this);
   }
 
-  /** Everything to do now (see Ready). Readies may be taken again before advance() of earlier
-   * ones; each hands out only what earlier ones did not. */
+  /** Everything to do now (see Ready, ready.ts). Readies may be taken again before advance() of
+   * earlier ones; each hands out only what earlier ones did not. */
   ready(): Ready {
-    if (this.pendingBcast) {
-      this.pendingBcast = false;
-      if (this.role === Role.Leader) bcastAppend(this, false);
-    }
-    const rd: Ready = {
-      entries: this.log.unstableEntries(),
-      snapshotOps: this.snapshotOps,
-      messages: this.msgs,
-      persistedMessages: this.persistedMsgs,
-      committedEntries: this.log.nextCommitted(this.cfg.maxApplyBytes),
-      readStates: this.readStates,
-    };
-    const ss = this.softState();
-    if (ss.lead !== this.prevSoft.lead || ss.role !== this.prevSoft.role || ss.learner !== this.prevSoft.learner) {
-      rd.softState = ss;
-      this.prevSoft = ss;
-    }
-    const hs = this.hardState();
-    if (!sameHard(hs, this.prevHard)) {
-      rd.hardState = hs;
-      this.prevHard = hs;
-    }
-    if (this.selfVotePending) {
-      this.selfVotePending = false;
-      rd.selfVote = { term: this.term, role: this.role };
-    }
-    if (this.withdrawAcksFrom !== undefined) {
-      rd.withdrawAcksFrom = this.withdrawAcksFrom;
-      this.withdrawAcksFrom = undefined;
-    }
-    this.msgs = [];
-    this.persistedMsgs = [];
-    this.readStates = [];
-    this.snapshotOps = [];
-    return rd;
+    return takeReady(this);
   }
 
   /** The Ready was persisted (durably), its messages sent and its entries applied. Called for
-   * Readies in the order they were taken. */
+   * Readies in the order they were taken (ready.ts). */
   advance(rd: Ready): void {
-    if (rd.snapshotOps.some((o) => o.op === 'install')) this.log.snapshotPersisted();
-    const last = rd.entries[rd.entries.length - 1];
-    if (last) this.log.stableTo(last.index, last.term);
-    for (const e of rd.committedEntries) {
-      this.log.appliedTo(e.index);
-      if (e.change) applyConfChange(this, e.change);
-    }
-    const sv = rd.selfVote;
-    if (sv && sv.term === this.term && sv.role === this.role) this.poll(this.id, true);
-    if (this.role === Role.Leader) {
-      // The leader counts itself toward the quorum only up to its durable index.
-      const self = this.prs.get(this.id);
-      if (self && self.maybeUpdate(this.log.persistedIndex()) && maybeCommit(this)) bcastAppend(this);
-    }
+    advanceReady(this, rd);
   }
 
   status(): RaftStatus {
@@ -607,7 +548,4 @@ export interface RaftStatus {
   leadTransferee: NodeId | null;
 }
 
-function sameHard(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}
 

@@ -23,6 +23,7 @@ export const CORE_FILES = [
   'describe.ts',
   'message-check.ts',
   'lease.ts',
+  'ready.ts',
 ];
 
 const FORBIDDEN = [
