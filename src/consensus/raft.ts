@@ -51,6 +51,10 @@ export class RaftCore {
   role: Role = Role.Follower;
   /** The configuration as of the applied index. */
   conf: ConfState = emptyConf();
+  /** Leader: the voters its commit index last advanced under (the configuration as of the
+   * applied index at that moment; a configuration change applied later does not change what
+   * that commit was decided by). Observability for the simulator's checker. */
+  commitVoters: readonly NodeId[] = [];
   /** Leader only: per-member progress (voters and learners, self included). */
   prs = new Map<NodeId, Progress>();
   /** (Pre)candidate: responses received in this campaign. */

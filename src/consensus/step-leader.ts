@@ -95,6 +95,7 @@ export function maybeCommit(r: RaftCore): boolean {
   if (mci <= r.log.committed) return false;
   if (r.log.term(mci) !== r.term && !r.mut.commitPrevTermByCount) return false;
   r.log.commitTo(mci);
+  r.commitVoters = r.conf.voters;
   if (r.committedInTerm() && r.readOnly.waiting.length > 0) {
     const waiting = r.readOnly.waiting;
     r.readOnly.waiting = [];

@@ -228,14 +228,17 @@ export class Checker {
     const c = core.log.committed;
     const t = core.log.term(c);
     if (t === undefined) return;
-    let holders = 0;
-    for (const v of core.conf.voters) {
+    // The voters the commit was decided under (with pipelined Readies, a configuration change
+    // may be applied between the decision and the Ready that carries the new commit index).
+    const voters = core.commitVoters;
+    const held: NodeId[] = [];
+    for (const v of voters) {
       const d = durableOf(v);
       if (!d) continue;
-      if (c <= d.prevIndex ? d.snap !== undefined && d.snap.index >= c : termAt(d, c) === t) holders++;
+      if (c <= d.prevIndex ? d.snap !== undefined && d.snap.index >= c : termAt(d, c) === t) held.push(v);
     }
-    if (holders < Math.floor(core.conf.voters.length / 2) + 1) {
-      this.fail(`commit quorum: leader ${node} of term ${core.term} committed ${c}/${t}, held durably by ${holders} of its ${core.conf.voters.length} voters`);
+    if (held.length < Math.floor(voters.length / 2) + 1) {
+      this.fail(`commit quorum: leader ${node} of term ${core.term} committed ${c}/${t}, held durably by ${held.length} of the ${voters.length} voters it was decided by (${voters.join(',')}: ${held.join(',') || 'none'})`);
     }
   }
 
