@@ -74,3 +74,50 @@ export function decodeDatum(b: Uint8Array): Datum {
   const value = hasList ? { ...(rest as object), instances: packr.unpack(b.subarray(5 + len)) as unknown[] } : rest;
   return { key, value, revision, time };
 }
+
+/** Reads the key of a datum frame without decoding its value. */
+export function datumKeyOf(frame: Uint8Array): string {
+  if (frame.length < 5 || frame[0] !== FORMAT) throw new Error('datum: not a datum frame');
+  const len = ((frame[1]! << 24) >>> 0) + (frame[2]! << 16) + (frame[3]! << 8) + frame[4]!;
+  return (packr.unpack(frame.subarray(5, 5 + len)) as [string])[0];
+}
+
+// The datum store's snapshot image: FORMAT, a big-endian uint32 L, L bytes of msgpack `head`,
+// then each datum's frame as stored (a big-endian uint32 length, the frame). Built and restored
+// without decoding a datum: a snapshot of 100,000 instances copies their bytes once.
+
+export function packImage(head: unknown, frames: readonly Uint8Array[]): Buffer {
+  const h = packr.pack(head);
+  let total = 5 + h.length;
+  for (const f of frames) total += 4 + f.length;
+  const out = Buffer.allocUnsafe(total);
+  out[0] = FORMAT;
+  out.writeUInt32BE(h.length, 1);
+  out.set(h, 5);
+  let at = 5 + h.length;
+  for (const f of frames) {
+    out.writeUInt32BE(f.length, at);
+    out.set(f, at + 4);
+    at += 4 + f.length;
+  }
+  return out;
+}
+
+/** The head and frames of an image, or undefined when `image` is not one (an image of an older
+ * version: plain msgpack). Frames are views into `image`. */
+export function unpackImage(image: Uint8Array): { head: unknown; frames: Uint8Array[] } | undefined {
+  if (image.length < 5 || image[0] !== FORMAT) return undefined;
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const hl = view.getUint32(1);
+  const head = packr.unpack(image.subarray(5, 5 + hl)) as unknown;
+  const frames: Uint8Array[] = [];
+  let at = 5 + hl;
+  while (at < image.length) {
+    if (at + 4 > image.length) throw new Error('datum image: truncated');
+    const n = view.getUint32(at);
+    if (at + 4 + n > image.length) throw new Error('datum image: truncated');
+    frames.push(image.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return { head, frames };
+}

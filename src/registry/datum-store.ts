@@ -23,7 +23,7 @@
 
 import type { Database, RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
-import { decodeDatum, encodeDatum } from './datum-codec.ts';
+import { datumKeyOf, decodeDatum, encodeDatum, packImage, unpackImage } from './datum-codec.ts';
 import type { StateMachine } from '../consensus/state-machine.ts';
 import type { Entry, SnapshotMeta } from '../consensus/types.ts';
 
@@ -368,26 +368,38 @@ export class DatumStore implements StateMachine {
 
   async snapshot(): Promise<Uint8Array> {
     // A fixed image at applied(): everything applied is committed first (apply does not run
-    // concurrently with a snapshot: the driver calls both from its loop).
+    // concurrently with a snapshot: the driver runs both on its pipeline). Datums are copied as
+    // stored, never decoded (datum-codec.ts).
     await this.committed;
-    const datums: Datum[] = [];
-    for (const { key, value } of this.datums.getRange({})) datums.push(this.cache.get(key) ?? decodeDatum(value));
+    const frames: Uint8Array[] = [];
+    for (const { value } of this.datums.getRange({})) frames.push(new Uint8Array(value)); // a copy: lmdb may reuse the buffer
     const requests: [string, number, number][] = [];
     for (const [id, r] of this.requestIds) requests.push([id, r.index, r.time]);
-    return packr.pack({ applied: this.m.applied, time: this.m.time, requests, datums });
+    return packImage({ applied: this.m.applied, time: this.m.time, requests }, frames);
   }
 
   async restore(meta: SnapshotMeta, image: Uint8Array): Promise<void> {
-    const s = packr.unpack(image) as { applied: number; time: number; requests: [string, number, number][]; datums: Datum[] };
+    const framed = unpackImage(image);
+    let s: { applied: number; time: number; requests: [string, number, number][] };
+    let frames: [string, Uint8Array][];
+    if (framed) {
+      s = framed.head as typeof s;
+      frames = framed.frames.map((f) => [datumKeyOf(f), f]);
+    } else {
+      // An image of an older version (plain msgpack of the decoded datums).
+      const old = packr.unpack(image) as typeof s & { datums: Datum[] };
+      s = old;
+      frames = old.datums.map((d) => [d.key, encodeDatum(d)]);
+    }
     if (s.applied !== meta.index) throw new Error(`datum image at ${s.applied}, snapshot says ${meta.index}`);
     await this.committed;
-    const keys = new Set<string>(s.datums.map((d) => d.key));
+    const keys = new Set<string>(frames.map(([k]) => k));
     await this.root.transaction(() => {
       for (const k of this.datums.getKeys({})) {
         keys.add(k);
         this.datums.remove(k);
       }
-      for (const d of s.datums) this.datums.put(d.key, encodeDatum(d));
+      for (const [k, f] of frames) this.datums.put(k, Buffer.from(f.buffer, f.byteOffset, f.byteLength));
       for (const k of this.requests.getKeys({})) this.requests.remove(k);
       for (const [id, index, time] of s.requests) this.requests.put(id, { index, time });
       this.meta.put(META, { applied: s.applied, time: s.time });

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { open } from 'lmdb';
 import { Packr } from 'msgpackr';
-import { decodeDatum, encodeDatum } from '../../src/registry/datum-codec.ts';
+import { datumKeyOf, decodeDatum, encodeDatum, packImage, unpackImage } from '../../src/registry/datum-codec.ts';
 import { DatumStore, type Datum } from '../../src/registry/datum-store.ts';
 
 const record = (k: number) => ({ ip: `10.0.${k >> 8}.${k & 255}`, port: 8080 + (k % 7), weight: 1, healthy: k % 3 !== 0, enabled: true, ephemeral: false, clusterName: 'DEFAULT', metadata: k % 2 ? { zone: `z${k}` } : {}, rev: k });
@@ -47,6 +47,31 @@ describe('datum codec', () => {
 
   it('refuses bytes that are not a datum frame', () => {
     assert.throws(() => decodeDatum(new Packr().pack({ key: 'k' })), /not a datum frame/);
+  });
+
+  it('images: frames copied as stored, keys read without decoding values, truncation refused', () => {
+    const ds: Datum[] = Array.from({ length: 20 }, (_, k) => ({ key: `k${k}`, value: k % 2 ? { instances: [record(k)] } : { n: k }, revision: k + 1, time: 5 }));
+    const img = packImage({ applied: 20, time: 5, requests: [['r', 3, 4]] }, ds.map(encodeDatum));
+    const back = unpackImage(img)!;
+    assert.deepEqual(back.head, { applied: 20, time: 5, requests: [['r', 3, 4]] });
+    assert.deepEqual(back.frames.map(datumKeyOf), ds.map((d) => d.key));
+    assert.deepEqual(back.frames.map(decodeDatum), ds);
+    assert.equal(unpackImage(new Packr().pack({ applied: 1 })), undefined, 'an older image is not taken for a framed one');
+    assert.throws(() => unpackImage(img.subarray(0, img.length - 3)), /truncated/);
+  });
+
+  it('a store restores an image of the previous version (plain msgpack of decoded datums)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'muster-codec-'));
+    dirs.push(dir);
+    const root = open({ path: dir, maxDbs: 16 });
+    const store = new DatumStore(root, {});
+    const d: Datum = { key: 'i\u001fpublic\u001fDEFAULT_GROUP@@b', value: { instances: [record(7)] }, revision: 9, time: 10 };
+    const old = new Packr({ useRecords: false, moreTypes: false }).pack({ applied: 9, time: 10, requests: [], datums: [d] });
+    await store.restore({ id: 's', index: 9, term: 1, conf: { voters: [], learners: [], addresses: {} }, size: old.length, checksum: 0 }, old);
+    assert.deepEqual(store.get(d.key), d);
+    const again = unpackImage(await store.snapshot())!;
+    assert.deepEqual(again.frames.map(decodeDatum), [d]);
+    await root.close();
   });
 
   it('moves the datums of a data dir of the previous encoding (lmdb-js msgpack in "datums") at open', async () => {
