@@ -131,6 +131,9 @@ describe('POST /nacos/v1/ns/instance (register)', () => {
     assert.deepEqual(view().instances[0]!.metadata, { a: '1', b: '2' });
     await refused(register({ port: 2, metadata: 'a=b=c' }), 400, 'metadata format incorrect:a=b=c');
     await refused(register({ port: 2, metadata: 'novalue' }), 400, 'metadata format incorrect:novalue');
+    // A key the stored encoding cannot keep (msgpackr renames it on decode) is refused, in both forms.
+    await refused(register({ port: 2, metadata: '{"__proto__":"x"}' }), 400, 'metadata: the key "__proto__" is not allowed');
+    await refused(register({ port: 2, metadata: '__proto__=x' }), 400, 'metadata: the key "__proto__" is not allowed');
   });
 
   it('refuses missing parameters with WebUtils texts, in Nacos order', async () => {

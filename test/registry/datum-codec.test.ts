@@ -32,6 +32,8 @@ describe('datum codec', () => {
     fc.assert(
       // Times are ms since the epoch (integers); values are JSON-like (what handlers write).
       fc.property(fc.string(), fc.nat(), fc.maxSafeNat(), fc.jsonValue(), (key, revision, time, value) => {
+        // (a "__proto__" key is renamed by msgpackr on decode: the API refuses it, params.ts)
+        fc.pre(!JSON.stringify(value).includes('"__proto__"'));
         const v = JSON.parse(JSON.stringify(value)) as unknown; // -0 and the like as JSON has them
         const d: Datum = { key, value: v, revision, time };
         assert.deepEqual(decodeDatum(encodeDatum(d)), d);

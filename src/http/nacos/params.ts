@@ -102,23 +102,29 @@ export function checkLimits(p: Params): void {
   if (total > 1024) throw badParam(`Param 'Metadata' is illegal, the param length should not exceed 1024.`);
 }
 
-/** UtilsAndCommons.parseMetadata: JSON object of strings, or `k=v,k=v`; blank → {}. */
+/** UtilsAndCommons.parseMetadata: JSON object of strings, or `k=v,k=v`; blank → {}. A key
+ * `__proto__` is refused (a departure from Nacos): the stored encoding (msgpackr) renames it on
+ * decode, so it would not survive a restart unchanged. */
 export function parseMetadata(raw: string | undefined): Record<string, string> {
   if (raw === undefined || raw.trim() === '') return {};
+  let pairs: [string, string][] | undefined;
   try {
     const v: unknown = JSON.parse(raw);
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      // fromEntries defines own properties (a key like __proto__ stays a key).
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]));
+      pairs = Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]);
     }
   } catch {
     // not JSON: k=v,k=v
   }
-  const pairs: [string, string][] = [];
-  for (const part of raw.split(',')) {
-    const kv = part.split('=');
-    if (kv.length !== 2) throw badParam(`metadata format incorrect:${raw}`, ErrorCode.SERVER_ERROR);
-    pairs.push([kv[0]!, kv[1]!]);
+  if (!pairs) {
+    pairs = [];
+    for (const part of raw.split(',')) {
+      const kv = part.split('=');
+      if (kv.length !== 2) throw badParam(`metadata format incorrect:${raw}`, ErrorCode.SERVER_ERROR);
+      pairs.push([kv[0]!, kv[1]!]);
+    }
   }
+  if (pairs.some(([k]) => k === '__proto__')) throw badParam(`metadata: the key "__proto__" is not allowed`);
+  // fromEntries defines own properties.
   return Object.fromEntries(pairs);
 }
