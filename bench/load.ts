@@ -27,6 +27,9 @@ export interface LoadOptions {
   startAt?(i: number): number;
   /** Called with the number of requests finished so far, at most every 200 ms. */
   onProgress?(done: number): void;
+  /** Connection pools to use, one per target (kept open after the run: the caller's, e.g. a
+   * warm-up's, so that a measured run does not pay for opening `concurrency` connections). */
+  pools?: Pool[];
   /** Called for each finished request (for callers that track outcomes). */
   onResult?(k: number, ok: boolean, startMs: number, endMs: number): void;
 }
@@ -49,8 +52,18 @@ export interface LoadResult {
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
+/** One pool per target, `concurrency` connections each (opened as requests need them). */
+export function openPools(targets: Target[], concurrency: number): Pool[] {
+  return targets.map((t) => new Pool(t.origin, { connections: concurrency, pipelining: 1, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS }));
+}
+
+export async function closePools(pools: Pool[]): Promise<void> {
+  await Promise.all(pools.map((p) => p.destroy()));
+}
+
 export async function load(targets: Target[], o: LoadOptions): Promise<LoadResult> {
-  const pools = targets.map((t) => new Pool(t.origin, { connections: o.concurrency, pipelining: 1, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS }));
+  const own = o.pools === undefined;
+  const pools = o.pools ?? openPools(targets, o.concurrency);
   const lat: number[] = [];
   const samples = new Set<string>();
   const offset = o.offset ?? 0;
@@ -94,7 +107,7 @@ export async function load(targets: Target[], o: LoadOptions): Promise<LoadResul
   try {
     await Promise.all(Array.from({ length: o.concurrency }, worker));
   } finally {
-    await Promise.all(pools.map((p) => p.destroy()));
+    if (own) await closePools(pools);
   }
   return summarize(o.concurrency, lat, ok, errors, (performance.now() - t0) / 1000, [...samples]);
 }

@@ -1,7 +1,8 @@
 // One table row: a warm-up, then --rounds measured closed-loop runs (the row keeps the median by
 // throughput), with the CPU the serving processes used during each.
 
-import { load, type LoadResult, type Target } from './load.ts';
+import type { Pool } from 'undici';
+import { closePools, load, openPools, type LoadResult, type Target } from './load.ts';
 import type { Options } from './options.ts';
 import { totalCpuMs } from './proc-stats.ts';
 import { progress } from './progress.ts';
@@ -58,7 +59,19 @@ export async function measure(opts: Options, seq: Seq, s: MeasureSpec): Promise<
   const label = `${s.system} ${s.scenario} c=${s.concurrency}`;
   progress.step(`${label} (warm-up)`);
   const warmup = warmupCount(opts, s.concurrency);
-  await load(s.targets, { concurrency: s.concurrency, requests: warmup, offset: s.warmupOffset ?? seq.take(warmup), maxMs: opts.rowSecs * 1000 });
+  // The warm-up opens the row's connections and the rounds reuse them (clients of a registry keep
+  // theirs open): a fresh burst of 256 connects against a busy node costs some requests a
+  // second or more (SYN retransmission), which no steady client sees.
+  const pools = openPools(s.targets, s.concurrency);
+  try {
+    await load(s.targets, { concurrency: s.concurrency, requests: warmup, offset: s.warmupOffset ?? seq.take(warmup), maxMs: opts.rowSecs * 1000, pools });
+    return await measureRounds(opts, seq, s, label, pools);
+  } finally {
+    await closePools(pools);
+  }
+}
+
+async function measureRounds(opts: Options, seq: Seq, s: MeasureSpec, label: string, pools: Pool[]): Promise<Row> {
   const requests = s.requests ?? requestCount(opts, s.concurrency);
   const n = s.offsets?.length ?? s.rounds ?? opts.rounds;
   const rounds: Round[] = [];
@@ -66,7 +79,7 @@ export async function measure(opts: Options, seq: Seq, s: MeasureSpec): Promise<
     const offset = s.offsets?.[i] ?? seq.take(requests);
     progress.step(`${label}${n > 1 ? ` round ${i + 1}/${n}` : ''}`);
     const cpu0 = totalCpuMs(s.pids);
-    const result = await load(s.targets, { concurrency: s.concurrency, requests, offset, maxMs: opts.rowSecs * 1000, onProgress: (d) => progress.update(d, requests) });
+    const result = await load(s.targets, { concurrency: s.concurrency, requests, offset, maxMs: opts.rowSecs * 1000, onProgress: (d) => progress.update(d, requests), pools });
     const cpu = totalCpuMs(s.pids) - cpu0;
     rounds.push({ result, cpuMsPerReq: result.ok > 0 ? cpu / result.ok : undefined, offset });
   }

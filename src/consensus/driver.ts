@@ -109,7 +109,7 @@ export class RaftNode {
     this.core = new RaftCore({ ...(o.raft ?? {}), id: o.id, storage: o.storage, applied, rand: o.rand });
     const durable = o.storage.hardState();
     this.synced = { term: durable.term, vote: durable.vote };
-    this.snapshots = new Snapshotter(o, this.core, this.log);
+    this.snapshots = new Snapshotter(o, this.core, this.log, (err) => this.fail(err));
     this.nonce = o.rand.int(2 ** 31).toString(36);
     this.soft = this.core.softState();
     o.transport.listen(o.id, (m) => this.receive(m));
@@ -299,7 +299,9 @@ export class RaftNode {
       this.stopping = (async () => {
         await this.loop;
         await this.pipeline.drain();
+        await this.snapshots?.idle();
         await this.applyKnownCommitted();
+        await this.snapshots?.idle();
         const hs = this.unwrittenHard;
         this.unwrittenHard = undefined;
         if (hs && !this.halted) {
@@ -385,8 +387,10 @@ export class RaftNode {
             // Taken between Readies, in pipeline order: the applied configuration matches.
             const waiters = this.snapshotWaiters.splice(0);
             void this.pipeline.chain(async () => {
-              const meta = await this.snapshots.take();
-              for (const w of waiters) w(meta);
+              const t = await this.snapshots.take();
+              if (!t) for (const w of waiters) w(undefined);
+              // Resolved once saved (a failure stops the node: onError).
+              else t.saved.then(() => waiters.forEach((w) => w(t.meta)), () => waiters.forEach((w) => w(undefined)));
             });
           }
           break;

@@ -1,8 +1,11 @@
-// The peer port's express app: Raft message batches between nodes. Every request must carry the
-// cluster token; a wrong or missing token is refused (401) and nothing is stepped; a malformed
-// body is refused (400), logged, and never crashes the node.
+// The peer port: Raft message batches between nodes, forwarded writes, and further endpoints.
+// Every request must carry the cluster token; a wrong or missing token is refused (401) and
+// nothing is stepped; a request from another cluster is refused (409); a malformed body is
+// refused (400), logged, and never crashes the node. The hot route (POST /raft/messages) runs on
+// plain node:http (createPeerListener; no user sees this port), the rest on express.
 
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Packr } from 'msgpackr';
 import { ConsensusError } from '../consensus/errors.ts';
@@ -113,4 +116,82 @@ export function createPeerApp(opts: PeerAppOptions): Express {
     res.status(404).json({ code: 'PEER_NOT_FOUND', message: 'no such peer endpoint' });
   });
   return app;
+}
+
+/** The peer port's request listener: POST /raft/messages on plain node:http — the same checks,
+ * answers and texts as the express route — and every other request on the express app. */
+export function createPeerListener(opts: PeerAppOptions): RequestListener {
+  const app = createPeerApp(opts);
+  const limit = opts.maxBodyBytes ?? 64 * 1024 * 1024;
+  return (req, res) => {
+    if (req.method !== 'POST' || req.url !== '/raft/messages') {
+      app(req, res);
+      return;
+    }
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const got = header(TOKEN_HEADER);
+    if (got === undefined || !sameToken(got, opts.token)) {
+      opts.logger?.warn({ remote: req.socket.remoteAddress, path: req.url }, 'peer request without a valid cluster token refused');
+      sendJson(res, 401, { code: 'PEER_UNAUTHORIZED', message: `missing or wrong ${TOKEN_HEADER}` });
+      req.resume();
+      return;
+    }
+    const from = header(FROM_HEADER);
+    const address = header(ADDRESS_HEADER);
+    const theirs = header(CLUSTER_HEADER);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      const go = (ours: string | undefined) => {
+        if (ours !== undefined) {
+          sendJson(res, 409, { code: WRONG_CLUSTER, message: `this node belongs to cluster ${ours}; the request came from ${from ?? 'a peer'} of cluster ${theirs ?? '(none sent)'}`, clusterId: ours });
+          return;
+        }
+        if (from && address && /^[A-Za-z0-9_.-]{1,64}$/.test(from) && /^[^\s:]+:\d{1,5}:\d{1,5}$/.test(address)) opts.onPeerSeen?.(from, address);
+        if (tooLarge) {
+          sendJson(res, 413, { code: 'PEER_TOO_LARGE', message: `body larger than ${limit} bytes` });
+          return;
+        }
+        deliverBatch(opts, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), from);
+      };
+      const admitted = opts.admit?.(theirs, from);
+      if (admitted instanceof Promise) admitted.then(go, (e: unknown) => sendJson(res, 500, { code: 'PEER_ERROR', message: String(e) }));
+      else go(admitted);
+    });
+  };
+}
+
+function deliverBatch(opts: PeerAppOptions, req: IncomingMessage, res: ServerResponse, body: Buffer, from: string | undefined): void {
+  if (body.length === 0) {
+    sendJson(res, 400, { code: 'PEER_BAD_BATCH', message: 'body must be a msgpack array of messages' });
+    return;
+  }
+  let msgs: Message[];
+  try {
+    msgs = decodeBatch(body, opts.nodeId);
+  } catch (e) {
+    if (!(e instanceof PeerCodecError)) throw e;
+    opts.logger?.warn({ remote: req.socket.remoteAddress, from, err: e.message }, 'malformed peer batch refused');
+    sendJson(res, 400, { code: e.code, message: e.message });
+    return;
+  }
+  opts.onMessages(msgs);
+  res.statusCode = 204;
+  res.end();
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }

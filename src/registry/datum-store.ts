@@ -367,12 +367,27 @@ export class DatumStore implements StateMachine {
   }
 
   async snapshot(): Promise<Uint8Array> {
-    // A fixed image at applied(): everything applied is committed first (apply does not run
-    // concurrently with a snapshot: the driver runs both on its pipeline). Datums are copied as
-    // stored, never decoded (datum-codec.ts).
-    await this.committed;
+    // A fixed image at applied(), taken synchronously (nothing is applied meanwhile): the
+    // committed datums, read in one LMDB read snapshot and copied as stored (never decoded,
+    // datum-codec.ts), overlaid with the applied writes whose transaction has not committed yet
+    // (the overlay wins: a batch that committed while we read is in both, with the same datum).
+    if (this.failure !== undefined) throw this.failure instanceof Error ? this.failure : new Error(String(this.failure));
+    // In key order (as range() merges them), so equal states give equal images.
     const frames: Uint8Array[] = [];
-    for (const { value } of this.datums.getRange({})) frames.push(new Uint8Array(value)); // a copy: lmdb may reuse the buffer
+    const pending = [...this.overlay].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    let i = 0;
+    const upTo = (key: string | undefined) => {
+      for (; i < pending.length && (key === undefined || pending[i]![0] < key); i++) {
+        const d = pending[i]![1].datum;
+        if (d) frames.push(encodeDatum(d));
+      }
+    };
+    for (const { key, value } of this.datums.getRange({})) {
+      upTo(key);
+      if (i < pending.length && pending[i]![0] === key) continue; // the overlay's (upTo takes it next)
+      frames.push(new Uint8Array(value)); // a copy: lmdb may reuse the buffer
+    }
+    upTo(undefined);
     const requests: [string, number, number][] = [];
     for (const [id, r] of this.requestIds) requests.push([id, r.index, r.time]);
     return packImage({ applied: this.m.applied, time: this.m.time, requests }, frames);

@@ -17,7 +17,7 @@ import type { StateMachine } from '../consensus/state-machine.ts';
 import { wallTimer } from '../consensus/timer.ts';
 import type { NodeId } from '../consensus/types.ts';
 import type { Config } from '../config.ts';
-import { CLUSTER_HEADER, createPeerApp, FROM_HEADER, TOKEN_HEADER } from '../http/peer-app.ts';
+import { CLUSTER_HEADER, createPeerListener, FROM_HEADER, TOKEN_HEADER } from '../http/peer-app.ts';
 import { clusterIdFor, clusterIdOfBootstrap } from './cluster-id.ts';
 import { HttpTransport } from '../http/peer-transport.ts';
 import { LmdbStorage } from '../storage/lmdb-storage.ts';
@@ -159,7 +159,7 @@ export class ClusterNode {
       this.clusterIdUnsaved = false;
     }
     this.log.info({ clusterId: this.clusterId ?? null }, this.clusterId ? 'cluster id' : 'no cluster id yet: learned from the cluster this node joins');
-    const app = createPeerApp({
+    const app = createPeerListener({
       admit: (theirs, from) => this.admit(theirs, from),
       token: this.cfg.clusterToken,
       nodeId: this.id,

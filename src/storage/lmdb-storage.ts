@@ -20,6 +20,9 @@ import { entryBytes } from '../consensus/log.ts';
 import { SNAPSHOT_IMAGES_KEPT, type PersistWrite, type Storage } from '../consensus/storage.ts';
 import type { Entry, HardState, SnapshotMeta, StagedSnapshot } from '../consensus/types.ts';
 
+/** Entries removed per compaction transaction. */
+const COMPACT_CHUNK = 1000;
+
 /** Saved images are split into values of at most this many bytes. */
 const IMAGE_CHUNK = 1 << 20;
 
@@ -174,15 +177,25 @@ export class LmdbStorage implements Storage {
     });
   }
 
-  compact(index: number): Promise<void> {
-    return this.write(() => {
-      if (index <= this.m.prev.index) return;
-      if (!this.m.snap || index > this.m.snap.index) throw new Error(`compact(${index}) beyond the snapshot`);
-      const t = this.term(index);
-      if (t === undefined) throw new Error(`compact(${index}) beyond the log`);
-      for (const k of this.log.getKeys({ start: this.m.prev.index + 1, end: index + 1 })) this.log.remove(k);
-      this.setMeta('prev', { index, term: t });
-    });
+  /** In transactions of at most COMPACT_CHUNK entries, each from its own turn of the event loop,
+   * so that a large compaction never holds the loop for long (10,000 removals in one synchronous
+   * transaction took 40–70 ms under load). The compaction point moves up chunk by chunk: every
+   * state in between is a valid log (the entries below it gone, its term recorded). */
+  async compact(index: number): Promise<void> {
+    if (index <= this.m.prev.index) return;
+    if (!this.m.snap || index > this.m.snap.index) throw new Error(`compact(${index}) beyond the snapshot`);
+    if (this.term(index) === undefined) throw new Error(`compact(${index}) beyond the log`);
+    while (this.m.prev.index < index) {
+      await this.write(() => {
+        const from = this.m.prev.index + 1;
+        const to = Math.min(index, this.m.prev.index + COMPACT_CHUNK);
+        if (to < from) return;
+        const t = this.term(to);
+        if (t === undefined) throw new Error(`compact(${index}): entry ${to} is gone`);
+        for (const k of this.log.getKeys({ start: from, end: to + 1 })) this.log.remove(k);
+        this.setMeta('prev', { index: to, term: t });
+      });
+    }
   }
 
   /** Closes the environment (after pending writes). */

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { after, describe, it } from 'node:test';
 import request from 'supertest';
-import { createPeerApp } from '../../src/http/peer-app.ts';
+import { createServer } from 'node:http';
+import { createPeerListener } from '../../src/http/peer-app.ts';
 import { encodeBatch } from '../../src/http/peer-codec.ts';
 import { HttpTransport } from '../../src/http/peer-transport.ts';
 import type { Message } from '../../src/consensus/types.ts';
@@ -26,7 +27,7 @@ const app: Message = {
 
 function appWithSink() {
   const got: Message[] = [];
-  return { got, app: createPeerApp({ token: TOKEN, onMessages: (m) => got.push(...m) }) };
+  return { got, app: createPeerListener({ token: TOKEN, onMessages: (m) => got.push(...m) }) };
 }
 
 describe('peer app', () => {
@@ -48,6 +49,16 @@ describe('peer app', () => {
     assert.equal(got.length, 0);
   });
 
+  it('refuses a batch over the body limit (413) and steps nothing; other paths go to the express routes', async () => {
+    const got: Message[] = [];
+    const a = createPeerListener({ token: TOKEN, maxBodyBytes: 64, onMessages: (m) => got.push(...m) });
+    const r = await request(a).post('/raft/messages').set('x-muster-token', TOKEN).send(Buffer.alloc(100, 1)).expect(413);
+    assert.equal(r.body.code, 'PEER_TOO_LARGE');
+    assert.equal(got.length, 0);
+    const nf = await request(a).get('/nope').set('x-muster-token', TOKEN).expect(404);
+    assert.equal(nf.body.code, 'PEER_NOT_FOUND');
+  });
+
   it('refuses garbage and malformed messages (400) without stepping any of the batch', async () => {
     const { got, app: a } = appWithSink();
     const post = (body: Buffer) => request(a).post('/raft/messages').set('x-muster-token', TOKEN).set('content-type', 'application/msgpack').send(body);
@@ -64,13 +75,13 @@ describe('peer app', () => {
 });
 
 describe('peer app: what each message type needs', () => {
-  const post = (a: ReturnType<typeof createPeerApp>, msgs: unknown[]) =>
+  const post = (a: ReturnType<typeof createPeerListener>, msgs: unknown[]) =>
     request(a).post('/raft/messages').set('x-muster-token', TOKEN).set('content-type', 'application/msgpack').send(Buffer.from(encodeBatch(msgs as Message[])));
 
   it('refuses (400, naming the field) a snap message without snap, and steps none of the batch', async () => {
     const got: Message[] = [];
     const warned: string[] = [];
-    const a = createPeerApp({ token: TOKEN, nodeId: 'n2', onMessages: (m) => got.push(...m), logger: { warn: (o) => warned.push(JSON.stringify(o)) } });
+    const a = createPeerListener({ token: TOKEN, nodeId: 'n2', onMessages: (m) => got.push(...m), logger: { warn: (o) => warned.push(JSON.stringify(o)) } });
     const r = await post(a, [hb, { type: 'snap', from: 'n1', to: 'n2', term: 3 }]).expect(400);
     assert.match(r.body.message, /\/1 \(snap\) snap: required/);
     assert.equal(got.length, 0);
@@ -79,7 +90,7 @@ describe('peer app: what each message type needs', () => {
 
   it('refuses messages missing what their type needs, with gaps in entries, or addressed to another node', async () => {
     const got: Message[] = [];
-    const a = createPeerApp({ token: TOKEN, nodeId: 'n2', onMessages: (m) => got.push(...m) });
+    const a = createPeerListener({ token: TOKEN, nodeId: 'n2', onMessages: (m) => got.push(...m) });
     const bad: [unknown, RegExp][] = [
       [{ type: 'app', from: 'n1', to: 'n2', term: 3, index: 4, logTerm: 3, commit: 4 }, /entries: required/],
       [{ ...app, entries: [{ index: 7, term: 3, type: 'normal' }] }, /entries\/0\/index: 7, expected 5/],
@@ -116,7 +127,7 @@ describe('http transport', () => {
     transports.push(t);
     const got: Message[] = [];
     t.listen(id, (m) => got.push(m));
-    const srv = createPeerApp({ token: TOKEN, onMessages: (m) => t.deliver(m) }).listen(0, '127.0.0.1');
+    const srv = createServer(createPeerListener({ token: TOKEN, onMessages: (m) => t.deliver(m) })).listen(0, '127.0.0.1');
     servers.push(srv);
     await new Promise((r) => srv.once('listening', r));
     urls.set(id, `http://127.0.0.1:${(srv.address() as AddressInfo).port}`);

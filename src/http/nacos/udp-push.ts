@@ -32,7 +32,8 @@ interface Target {
   port: number;
   /** ms (wall) of the last poll. */
   lastSeen: number;
-  timer: NodeJS.Timeout | undefined;
+  /** The coalescing wait of this target's next push (a timer, or an immediate when coalesceMs is 0). */
+  timer: { cancel(): void } | undefined;
   /** Leader time of the oldest change not yet pushed (latency metric). */
   changeTime: number | undefined;
 }
@@ -96,7 +97,7 @@ export class UdpPush implements Subscriber {
   stop(): void {
     this.unsubscribe?.();
     clearInterval(this.sweeper);
-    for (const t of this.targets.values()) clearTimeout(t.timer);
+    for (const t of this.targets.values()) t.timer?.cancel();
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
     this.socket?.close();
@@ -129,9 +130,20 @@ export class UdpPush implements Subscriber {
       for (const t of this.byService.get(`${e.ns}\u001f${e.grouped}`) ?? []) {
         t.changeTime = Math.min(t.changeTime ?? e.time, e.time);
         // Coalesce: one push per target per window, carrying the state at send time.
-        if (!t.timer) t.timer = setTimeout(() => this.push(t), this.o.coalesceMs);
+        if (!t.timer) t.timer = this.later(() => this.push(t));
       }
     }
+  }
+
+  /** Runs `fn` after the coalescing window: with 0, after the current turn of the event loop
+   * (every change applied in that turn goes out in one push). */
+  private later(fn: () => void): { cancel(): void } {
+    if (this.o.coalesceMs === 0) {
+      const h = setImmediate(fn);
+      return { cancel: () => clearImmediate(h) };
+    }
+    const h = setTimeout(fn, this.o.coalesceMs);
+    return { cancel: () => clearTimeout(h) };
   }
 
   private push(t: Target): void {
@@ -205,7 +217,7 @@ export class UdpPush implements Subscriber {
     const cutoff = Date.now() - this.o.targetTtlMs;
     for (const t of this.targets.values()) {
       if (t.lastSeen >= cutoff) continue;
-      clearTimeout(t.timer);
+      t.timer?.cancel();
       this.targets.delete(t.key);
       const sk = `${t.ns}\u001f${t.grouped}`;
       const set = this.byService.get(sk);
