@@ -8,7 +8,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import type { RegistryViews } from '../../registry/views.ts';
+import type { RegistryViews, ServiceView } from '../../registry/views.ts';
 import type { WatchEvent } from '../../registry/watch/history.ts';
 import type { Subscriber, WatchHub } from '../../registry/watch/hub.ts';
 import { serviceInfo } from './service-info.ts';
@@ -32,7 +32,7 @@ interface Target {
   port: number;
   /** ms (wall) of the last poll. */
   lastSeen: number;
-  /** The coalescing wait of this target's next push (a timer, or an immediate when coalesceMs is 0). */
+  /** The coalescing wait of this target's next push (coalesceMs > 0). */
   timer: { cancel(): void } | undefined;
   /** Leader time of the oldest change not yet pushed (latency metric). */
   changeTime: number | undefined;
@@ -53,7 +53,11 @@ export class UdpPush implements Subscriber {
   private socket: Socket | undefined;
   private readonly targets = new Map<string, Target>();
   private readonly byService = new Map<string, Set<Target>>();
-  private readonly pending = new Map<number, Pending>();
+  /** Pushes awaiting their ack, by `ip:port:lastRefTime` (a lastRefTime is shared by every
+   * target of one service view and cluster string: one packet, built once, for all of them). */
+  private readonly pending = new Map<string, Pending>();
+  /** The packet of a view for a cluster string (views are immutable: a change makes a new one). */
+  private readonly packets = new WeakMap<ServiceView, Map<string, { packet: Buffer; lastRefTime: number }>>();
   private seq = 0;
   private sweeper: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -125,23 +129,25 @@ export class UdpPush implements Subscriber {
     return this.byService.has(`${e.ns}\u001f${e.grouped}`);
   }
 
+  /** Called once per applied batch with its events. With coalesceMs 0 each target is pushed once
+   * now (every change of the batch in one push); otherwise once per window, carrying the state
+   * at send time. */
   deliver(events: WatchEvent[]): void {
+    const now: Target[] = [];
     for (const e of events) {
       for (const t of this.byService.get(`${e.ns}\u001f${e.grouped}`) ?? []) {
+        const first = t.changeTime === undefined;
         t.changeTime = Math.min(t.changeTime ?? e.time, e.time);
-        // Coalesce: one push per target per window, carrying the state at send time.
-        if (!t.timer) t.timer = this.later(() => this.push(t));
+        if (this.o.coalesceMs === 0) {
+          if (first) now.push(t);
+        } else if (!t.timer) t.timer = this.later(() => this.push(t));
       }
     }
+    for (const t of now) this.push(t);
   }
 
-  /** Runs `fn` after the coalescing window: with 0, after the current turn of the event loop
-   * (every change applied in that turn goes out in one push). */
+  /** Runs `fn` after the coalescing window. */
   private later(fn: () => void): { cancel(): void } {
-    if (this.o.coalesceMs === 0) {
-      const h = setImmediate(fn);
-      return { cancel: () => clearImmediate(h) };
-    }
     const h = setTimeout(fn, this.o.coalesceMs);
     return { cancel: () => clearTimeout(h) };
   }
@@ -151,29 +157,44 @@ export class UdpPush implements Subscriber {
     if (!this.socket || !this.targets.has(t.key)) return;
     const changeTime = t.changeTime ?? Date.now();
     t.changeTime = undefined;
-    const data = JSON.stringify(serviceInfo(this.views.service(t.ns, t.grouped), { clusters: t.clusters, healthyOnly: false }, Date.now()));
-    // Unique per push (ack matching); below 2^53.
-    const lastRefTime = Date.now() * 1000 + (this.seq++ % 1000);
-    const json = Buffer.from(JSON.stringify({ type: 'dom', data, lastRefTime }));
-    const packet = json.length >= GZIP_AT ? gzipSync(json) : json;
+    const { packet, lastRefTime } = this.packetFor(this.views.service(t.ns, t.grouped), t.clusters);
     this.send(t, packet);
     this.stats.pushes++;
     this.hub.latency.udp.add(Date.now() - changeTime);
-    const p: Pending = { target: t, packet, retried: false, changeTime, timer: setTimeout(() => this.ackTimeout(lastRefTime), this.o.ackTimeoutMs) };
-    this.pending.set(lastRefTime, p);
+    const key = `${t.ip}:${t.port}:${lastRefTime}`;
+    const p: Pending = { target: t, packet, retried: false, changeTime, timer: setTimeout(() => this.ackTimeout(key), this.o.ackTimeoutMs) };
+    const old = this.pending.get(key); // the same view pushed to the same target again: one wait
+    if (old) clearTimeout(old.timer);
+    this.pending.set(key, p);
   }
 
-  private ackTimeout(lastRefTime: number): void {
-    const p = this.pending.get(lastRefTime);
+  /** The push of `view` for `clusters`, built once for every target (JSON, gzip from 1 KiB). */
+  private packetFor(view: ServiceView, clusters: string): { packet: Buffer; lastRefTime: number } {
+    let m = this.packets.get(view);
+    if (!m) this.packets.set(view, (m = new Map()));
+    let p = m.get(clusters);
+    if (!p) {
+      const data = JSON.stringify(serviceInfo(view, { clusters, healthyOnly: false }, Date.now()));
+      // Unique per view and cluster string (ack matching with the target's address); below 2^53.
+      const lastRefTime = Date.now() * 1000 + (this.seq++ % 1000);
+      const json = Buffer.from(JSON.stringify({ type: 'dom', data, lastRefTime }));
+      p = { packet: json.length >= GZIP_AT ? gzipSync(json) : json, lastRefTime };
+      m.set(clusters, p);
+    }
+    return p;
+  }
+
+  private ackTimeout(key: string): void {
+    const p = this.pending.get(key);
     if (!p) return;
     if (!p.retried && this.targets.has(p.target.key)) {
       p.retried = true;
       this.stats.retries++;
       this.send(p.target, p.packet);
-      p.timer = setTimeout(() => this.ackTimeout(lastRefTime), this.o.ackTimeoutMs);
+      p.timer = setTimeout(() => this.ackTimeout(key), this.o.ackTimeoutMs);
       return;
     }
-    this.pending.delete(lastRefTime);
+    this.pending.delete(key);
     this.stats.ackTimeouts++;
   }
 
@@ -191,13 +212,14 @@ export class UdpPush implements Subscriber {
     } catch {
       ack = undefined;
     }
-    const p = ack && (ack.type === 'push-ack' || ack.type === 'unknown-ack') && typeof ack.lastRefTime === 'number' ? this.pending.get(ack.lastRefTime) : undefined;
-    if (!p || p.target.port !== rinfo.port || p.target.ip !== rinfo.address) {
-      this.ignored(rinfo, ack === undefined ? 'not JSON' : p ? 'ack from another address' : 'no push pending for it');
+    const key = ack && (ack.type === 'push-ack' || ack.type === 'unknown-ack') && typeof ack.lastRefTime === 'number' ? `${rinfo.address}:${rinfo.port}:${ack.lastRefTime}` : undefined;
+    const p = key === undefined ? undefined : this.pending.get(key);
+    if (!p) {
+      this.ignored(rinfo, ack === undefined ? 'not JSON' : 'no push pending for it from this address');
       return;
     }
     clearTimeout(p.timer);
-    this.pending.delete(ack!.lastRefTime as number);
+    this.pending.delete(key!);
     this.stats.acks++;
   }
 
