@@ -23,6 +23,8 @@ export const ADDRESS_HEADER = 'x-muster-address';
 export const CLUSTER_HEADER = 'x-muster-cluster';
 /** The refusal of a request from another cluster (409). */
 export const WRONG_CLUSTER = 'PEER_WRONG_CLUSTER';
+/** A long-lived stream of length-prefixed batches (peer-transport.ts). */
+export const STREAM_PATH = '/raft/stream';
 
 export interface PeerAppOptions {
   token: string;
@@ -124,7 +126,8 @@ export function createPeerListener(opts: PeerAppOptions): RequestListener {
   const app = createPeerApp(opts);
   const limit = opts.maxBodyBytes ?? 64 * 1024 * 1024;
   return (req, res) => {
-    if (req.method !== 'POST' || req.url !== '/raft/messages') {
+    const stream = req.method === 'POST' && req.url === STREAM_PATH;
+    if (!stream && (req.method !== 'POST' || req.url !== '/raft/messages')) {
       app(req, res);
       return;
     }
@@ -142,6 +145,25 @@ export function createPeerListener(opts: PeerAppOptions): RequestListener {
     const from = header(FROM_HEADER);
     const address = header(ADDRESS_HEADER);
     const theirs = header(CLUSTER_HEADER);
+    const admitted = (ours: string | undefined): boolean => {
+      if (ours !== undefined) {
+        sendJson(res, 409, { code: WRONG_CLUSTER, message: `this node belongs to cluster ${ours}; the request came from ${from ?? 'a peer'} of cluster ${theirs ?? '(none sent)'}`, clusterId: ours });
+        req.resume();
+        return false;
+      }
+      if (from && address && /^[A-Za-z0-9_.-]{1,64}$/.test(from) && /^[^\s:]+:\d{1,5}:\d{1,5}$/.test(address)) opts.onPeerSeen?.(from, address);
+      return true;
+    };
+    const admit = (then: () => void) => {
+      const a = opts.admit?.(theirs, from);
+      if (a instanceof Promise) a.then((ours) => admitted(ours) && then(), (e: unknown) => sendJson(res, 500, { code: 'PEER_ERROR', message: String(e) }));
+      else if (admitted(a)) then();
+    };
+    if (stream) {
+      req.pause(); // nothing is read before the stream is admitted
+      admit(() => readStream(opts, req, res, limit, from));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -151,24 +173,53 @@ export function createPeerListener(opts: PeerAppOptions): RequestListener {
       else chunks.push(c);
     });
     req.on('error', () => undefined);
-    req.on('end', () => {
-      const go = (ours: string | undefined) => {
-        if (ours !== undefined) {
-          sendJson(res, 409, { code: WRONG_CLUSTER, message: `this node belongs to cluster ${ours}; the request came from ${from ?? 'a peer'} of cluster ${theirs ?? '(none sent)'}`, clusterId: ours });
-          return;
-        }
-        if (from && address && /^[A-Za-z0-9_.-]{1,64}$/.test(from) && /^[^\s:]+:\d{1,5}:\d{1,5}$/.test(address)) opts.onPeerSeen?.(from, address);
-        if (tooLarge) {
-          sendJson(res, 413, { code: 'PEER_TOO_LARGE', message: `body larger than ${limit} bytes` });
-          return;
-        }
-        deliverBatch(opts, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), from);
-      };
-      const admitted = opts.admit?.(theirs, from);
-      if (admitted instanceof Promise) admitted.then(go, (e: unknown) => sendJson(res, 500, { code: 'PEER_ERROR', message: String(e) }));
-      else go(admitted);
-    });
+    req.on('end', () =>
+      admit(() => {
+        if (tooLarge) sendJson(res, 413, { code: 'PEER_TOO_LARGE', message: `body larger than ${limit} bytes` });
+        else deliverBatch(opts, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), from);
+      }),
+    );
   };
+}
+
+/** Reads a stream of length-prefixed batches, stepping each as it completes. A frame over the
+ * limit, or a batch that does not decode, ends the stream with 413 / 400 (that batch is not
+ * stepped; the sender reconnects). The answer comes only when the stream ends. */
+function readStream(opts: PeerAppOptions, req: IncomingMessage, res: ServerResponse, limit: number, from: string | undefined): void {
+  let buf: Buffer = Buffer.alloc(0);
+  let done = false;
+  const refuse = (status: number, body: { code: string; message: string }) => {
+    done = true;
+    sendJson(res, status, body);
+    req.destroy();
+  };
+  req.on('data', (c: Buffer) => {
+    if (done) return;
+    buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
+    while (buf.length >= 4) {
+      const n = buf.readUInt32BE(0);
+      if (n > limit) return refuse(413, { code: 'PEER_TOO_LARGE', message: `batch larger than ${limit} bytes` });
+      if (buf.length < 4 + n) break;
+      const body = buf.subarray(4, 4 + n);
+      buf = buf.subarray(4 + n);
+      let msgs: Message[];
+      try {
+        msgs = decodeBatch(body, opts.nodeId);
+      } catch (e) {
+        if (!(e instanceof PeerCodecError)) throw e;
+        opts.logger?.warn({ remote: req.socket.remoteAddress, from, err: e.message }, 'malformed peer batch refused');
+        return refuse(400, { code: e.code, message: e.message });
+      }
+      opts.onMessages(msgs);
+    }
+  });
+  req.on('error', () => undefined);
+  req.on('end', () => {
+    if (done) return;
+    res.statusCode = 200;
+    res.end();
+  });
+  req.resume();
 }
 
 function deliverBatch(opts: PeerAppOptions, req: IncomingMessage, res: ServerResponse, body: Buffer, from: string | undefined): void {

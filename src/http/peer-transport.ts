@@ -1,41 +1,43 @@
-// Transport over HTTP: one outbound queue per peer, each drained by its own sender with an
-// undici Pool, so a peer that is down (retried with exponential backoff) never slows the others.
-// Up to MAX_IN_FLIGHT batches per peer are in flight at once, pipelined in order on one
-// connection: the next batch (a pipelined leader's next Ready) leaves without waiting for the
-// answer to the previous one. Messages that fail to send are dropped: Raft resends what matters.
+// Transport over HTTP: one outbound stream per peer — a long-lived POST /raft/stream whose
+// chunked body carries length-prefixed msgpack batches (a big-endian uint32 length, then the
+// batch) — with no request or answer per batch: a batch leaves as soon as it is written, in order
+// behind the previous one. A peer that is down (reconnected with exponential backoff) never slows
+// the others. Messages written to a stream that breaks are lost: Raft resends what matters.
+// The receiving side is peer-app.ts (createPeerListener); it answers only when a stream ends, or
+// at once with 401/409 when it refuses it.
 
-import { Pool } from 'undici';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Transport } from '../consensus/transport.ts';
 import type { Message, NodeId } from '../consensus/types.ts';
-import { ADDRESS_HEADER, CLUSTER_HEADER, FROM_HEADER, TOKEN_HEADER, WRONG_CLUSTER } from './peer-app.ts';
+import { ADDRESS_HEADER, CLUSTER_HEADER, FROM_HEADER, STREAM_PATH, TOKEN_HEADER, WRONG_CLUSTER } from './peer-app.ts';
 import { encodeBatch } from './peer-codec.ts';
 
 export interface HttpTransportOptions {
   token: string;
-  /** This node, announced on every request (see FROM_HEADER). */
+  /** This node, announced on every stream (see FROM_HEADER). */
   self?: { id: NodeId; address: string };
   /** The peer's base URL (http://host:peerPort), or undefined when unknown. */
   resolve(id: NodeId): string | undefined;
-  /** This node's cluster id, sent on every request (undefined until known: a joining node). */
+  /** This node's cluster id, sent with every stream (undefined until known: a joining node). */
   clusterId?: () => string | undefined;
   /** Queued messages per peer beyond which the oldest are dropped. */
   maxQueue?: number;
   logger?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error?(obj: object, msg?: string): void };
 }
 
-/** Batches in flight per peer (HTTP/1.1 pipelining on one connection, so they arrive in order). */
-const MAX_IN_FLIGHT = 4;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 
 class PeerQueue {
   msgs: Message[] = [];
-  /** Batches sent and not yet answered. */
-  inFlight = 0;
+  /** The open stream, the URL and cluster id it was opened with, and whether it takes writes now
+   * (false while its socket buffer drains). */
+  stream: ClientRequest | undefined;
+  url: string | undefined;
+  cluster: string | undefined;
+  writable = false;
   backoffMs = 0;
   timer: NodeJS.Timeout | undefined;
-  pool: Pool | undefined;
-  url: string | undefined;
 }
 
 export class HttpTransport implements Transport {
@@ -48,7 +50,7 @@ export class HttpTransport implements Transport {
   private readonly headers: Record<string, string>;
 
   constructor(private readonly opts: HttpTransportOptions) {
-    this.headers = { 'content-type': 'application/msgpack', [TOKEN_HEADER]: opts.token };
+    this.headers = { 'content-type': 'application/x-muster-stream', [TOKEN_HEADER]: opts.token };
     if (opts.self) {
       this.headers[FROM_HEADER] = opts.self.id;
       this.headers[ADDRESS_HEADER] = opts.self.address;
@@ -83,49 +85,88 @@ export class HttpTransport implements Transport {
     for (const [id, q] of this.peers) if (q.msgs.length > 0) this.flush(id, q);
   }
 
+  /** Writes the queued messages to the peer's stream as one batch (opening the stream first). */
   private flush(id: NodeId, q: PeerQueue): void {
-    if (q.inFlight >= MAX_IN_FLIGHT || q.timer || this.closed) return;
+    if (q.timer || this.closed) return;
     const url = this.opts.resolve(id);
     if (!url) {
       q.msgs = [];
       return;
     }
-    if (q.url !== url) {
-      void q.pool?.close();
-      q.pool = new Pool(url, { connections: 1, pipelining: MAX_IN_FLIGHT, keepAliveTimeout: 30_000, connectTimeout: 1000, headersTimeout: 5000, bodyTimeout: 30_000 });
-      q.url = url;
-    }
-    const batch = q.msgs;
-    q.msgs = [];
-    q.inFlight++;
-    const body = encodeBatch(batch);
     const cluster = this.opts.clusterId?.();
+    if (q.stream && (q.url !== url || q.cluster !== cluster)) this.endStream(q); // moved, or the id became known
+    if (!q.stream) this.openStream(id, q, url, cluster);
+    if (!q.writable || q.msgs.length === 0) return;
+    const body = encodeBatch(q.msgs);
+    q.msgs = [];
+    const frame = Buffer.allocUnsafe(4 + body.length);
+    frame.writeUInt32BE(body.length, 0);
+    frame.set(body, 4);
+    if (!q.stream!.write(frame)) q.writable = false; // resumed on 'drain'
+  }
+
+  private openStream(id: NodeId, q: PeerQueue, url: string, cluster: string | undefined): void {
+    const u = new URL(url);
     const headers = cluster === undefined ? this.headers : { ...this.headers, [CLUSTER_HEADER]: cluster };
-    // idempotent + not blocking: undici pipelines it behind the batches already in flight (a
-    // repeated Raft message is harmless; the peer answers at once, before stepping completes).
-    q.pool!.request({ path: '/raft/messages', method: 'POST', body, headers, idempotent: true, blocking: false }).then(
-      async (res) => {
-        if (res.statusCode === 409) {
-          const b = (await res.body.json().catch(() => ({}))) as { code?: string; clusterId?: string };
-          if (b.code === WRONG_CLUSTER) this.wrongCluster(id, cluster, b.clusterId);
-        } else await res.body.dump();
-        if (res.statusCode >= 300) throw new Error(`peer ${id} answered ${res.statusCode}`);
-        q.backoffMs = 0;
-      },
-    ).catch((err: Error) => {
-      q.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, q.backoffMs * 2));
-      this.opts.logger?.debug({ peer: id, err: err.message, dropped: batch.length, retryMs: q.backoffMs }, 'peer send failed');
-    }).finally(() => {
-      q.inFlight--;
-      if (this.closed) return;
-      if (q.backoffMs > 0) {
-        q.timer = setTimeout(() => {
-          q.timer = undefined;
-          if (q.msgs.length > 0) this.flush(id, q);
-        }, q.backoffMs);
-        q.timer.unref();
-      } else if (q.msgs.length > 0) this.flush(id, q);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: STREAM_PATH, method: 'POST', headers, agent: false });
+    q.stream = req;
+    q.url = url;
+    q.cluster = cluster;
+    q.writable = true;
+    req.setNoDelay(true);
+    req.on('drain', () => {
+      if (q.stream !== req) return;
+      q.writable = true;
+      if (q.msgs.length > 0) this.flush(id, q);
     });
+    req.on('response', (res: IncomingMessage) => this.onAnswer(id, q, req, res, cluster));
+    req.on('error', (err: Error) => this.broken(id, q, req, err.message));
+    req.on('socket', (s) => s.once('connect', () => {
+      if (q.stream === req) q.backoffMs = 0; // reached the peer
+    }));
+    req.flushHeaders();
+  }
+
+  /** The peer answered: it refused the stream (401, 409 from another cluster) or ended it. */
+  private onAnswer(id: NodeId, q: PeerQueue, req: ClientRequest, res: IncomingMessage, cluster: string | undefined): void {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      if (res.statusCode === 409) {
+        try {
+          const b = JSON.parse(Buffer.concat(chunks).toString()) as { code?: string; clusterId?: string };
+          if (b.code === WRONG_CLUSTER) this.wrongCluster(id, cluster, b.clusterId);
+        } catch {
+          // not the body we know
+        }
+      }
+      this.broken(id, q, req, `peer ${id} answered ${res.statusCode}`);
+    });
+    res.on('error', () => this.broken(id, q, req, 'answer failed'));
+  }
+
+  /** The stream failed or ended: drop it, and reconnect after a backoff when there is work. */
+  private broken(id: NodeId, q: PeerQueue, req: ClientRequest, why: string): void {
+    if (q.stream !== req) return;
+    q.stream = undefined;
+    q.writable = false;
+    req.destroy();
+    if (this.closed) return;
+    q.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, q.backoffMs * 2));
+    this.opts.logger?.debug({ peer: id, why, retryMs: q.backoffMs }, 'peer stream closed');
+    if (q.timer) return;
+    q.timer = setTimeout(() => {
+      q.timer = undefined;
+      if (q.msgs.length > 0) this.flush(id, q);
+    }, q.backoffMs);
+    q.timer.unref();
+  }
+
+  private endStream(q: PeerQueue): void {
+    const s = q.stream;
+    q.stream = undefined;
+    q.writable = false;
+    s?.end();
   }
 
   /** A peer refused us as a member of another cluster: said loudly (rate-limited), both ids. */
@@ -144,7 +185,9 @@ export class HttpTransport implements Transport {
     this.closed = true;
     for (const q of this.peers.values()) {
       if (q.timer) clearTimeout(q.timer);
-      await q.pool?.close().catch(() => {});
+      const s = q.stream;
+      q.stream = undefined;
+      s?.destroy();
     }
   }
 }

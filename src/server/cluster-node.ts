@@ -175,6 +175,7 @@ export class ClusterNode {
       extraRoutes: this.peerRoutes,
     });
     this.peerServer = createServer(app);
+    this.peerServer.requestTimeout = 0; // peer streams are long-lived requests (peer-transport.ts)
     await new Promise<void>((resolve, reject) => {
       this.peerServer!.once('error', reject);
       this.peerServer!.listen(this.cfg.peerPort, '0.0.0.0', () => resolve());
@@ -281,7 +282,11 @@ export class ClusterNode {
       if (target) await this.raft.transferLeader(target).catch((e) => this.log.warn({ err: (e as Error).message }, 'leadership transfer on shutdown failed'));
     }
     await this.raft.stop();
-    await new Promise<void>((r) => (this.peerServer ? this.peerServer.close(() => r()) : r()));
+    await new Promise<void>((r) => {
+      if (!this.peerServer) return r();
+      this.peerServer.close(() => r());
+      this.peerServer.closeAllConnections(); // peers' streams are long-lived requests
+    });
     await this.transport.shutdown();
     await this.storage.close();
     await this.smRoot.flushed;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { after, describe, it } from 'node:test';
 import request from 'supertest';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { createPeerListener } from '../../src/http/peer-app.ts';
 import { encodeBatch } from '../../src/http/peer-codec.ts';
 import { HttpTransport } from '../../src/http/peer-transport.ts';
@@ -111,6 +111,54 @@ describe('peer app: what each message type needs', () => {
     assert.equal(got.length, 0);
     await post(a, [hb, app]).expect(204);
     assert.equal(got.length, 2, 'well-formed messages still pass');
+  });
+});
+
+describe('peer streams (POST /raft/stream)', () => {
+  const frame = (msgs: unknown[]) => {
+    const body = Buffer.from(encodeBatch(msgs as Message[]));
+    const f = Buffer.alloc(4 + body.length);
+    f.writeUInt32BE(body.length, 0);
+    body.copy(f, 4);
+    return f;
+  };
+  async function serve(token = TOKEN) {
+    const got: Message[] = [];
+    const srv = createServer(createPeerListener({ token, onMessages: (m) => got.push(...m) })).listen(0, '127.0.0.1');
+    await new Promise((r) => srv.once('listening', r));
+    return { got, srv, port: (srv.address() as AddressInfo).port };
+  }
+  function stream(port: number, headers: Record<string, string>, frames: Buffer[]): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/raft/stream', method: 'POST', headers, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      for (const f of frames) req.write(f);
+      req.end();
+    });
+  }
+
+  it('steps each batch of a stream in order, split across chunks or not; answers 200 when it ends', async () => {
+    const { got, srv, port } = await serve();
+    const all = Buffer.concat([frame([hb]), frame([{ ...hb, seq: 8 }, app])]);
+    const r = await stream(port, { 'x-muster-token': TOKEN }, [all.subarray(0, 5), all.subarray(5, 30), all.subarray(30)]);
+    srv.close();
+    assert.equal(r.status, 200);
+    assert.deepEqual(got.map((m) => m.seq ?? m.type), [1, 8, 'app']);
+  });
+
+  it('refuses a stream without the token (401) and a malformed batch (400, the stream ends; earlier batches stand)', async () => {
+    const { got, srv, port } = await serve();
+    const r1 = await stream(port, {}, [frame([hb])]);
+    assert.equal(r1.status, 401);
+    assert.equal(got.length, 0);
+    const r2 = await stream(port, { 'x-muster-token': TOKEN }, [frame([hb]), frame([{ ...hb, term: -1 }]), frame([hb])]).catch(() => ({ status: 400, body: '' }));
+    srv.close();
+    assert.equal(r2.status, 400);
+    assert.equal(got.length, 1, 'only the batch before the malformed one was stepped');
   });
 });
 
