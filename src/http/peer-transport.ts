@@ -6,7 +6,8 @@
 // The receiving side is peer-app.ts (createPeerListener); it answers only when a stream ends, or
 // at once with 401/409 when it refuses it.
 
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { Client, type Dispatcher } from 'undici';
 import type { Transport } from '../consensus/transport.ts';
 import type { Message, NodeId } from '../consensus/types.ts';
 import { ADDRESS_HEADER, CLUSTER_HEADER, FROM_HEADER, STREAM_PATH, TOKEN_HEADER, WRONG_CLUSTER } from './peer-app.ts';
@@ -28,11 +29,17 @@ export interface HttpTransportOptions {
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 
+/** One open stream: the body being written and the undici client carrying it. */
+interface Stream {
+  body: PassThrough;
+  client: Client;
+}
+
 class PeerQueue {
   msgs: Message[] = [];
   /** The open stream, the URL and cluster id it was opened with, and whether it takes writes now
    * (false while its socket buffer drains). */
-  stream: ClientRequest | undefined;
+  stream: Stream | undefined;
   url: string | undefined;
   cluster: string | undefined;
   writable = false;
@@ -102,55 +109,58 @@ export class HttpTransport implements Transport {
     const frame = Buffer.allocUnsafe(4 + body.length);
     frame.writeUInt32BE(body.length, 0);
     frame.set(body, 4);
-    if (!q.stream!.write(frame)) q.writable = false; // resumed on 'drain'
+    if (!q.stream!.body.write(frame)) q.writable = false; // resumed on 'drain'
   }
 
   private openStream(id: NodeId, q: PeerQueue, url: string, cluster: string | undefined): void {
-    const u = new URL(url);
     const headers = cluster === undefined ? this.headers : { ...this.headers, [CLUSTER_HEADER]: cluster };
-    const req = httpRequest({ host: u.hostname, port: u.port, path: STREAM_PATH, method: 'POST', headers, agent: false });
-    q.stream = req;
+    // No timeouts on the answer: the peer answers only when the stream ends (or refuses it).
+    const client = new Client(url, { connectTimeout: 1000, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 1000 });
+    const body = new PassThrough();
+    const st: Stream = { body, client };
+    q.stream = st;
     q.url = url;
     q.cluster = cluster;
     q.writable = true;
-    req.setNoDelay(true);
-    req.on('drain', () => {
-      if (q.stream !== req) return;
+    body.on('drain', () => {
+      if (q.stream !== st) return;
       q.writable = true;
       if (q.msgs.length > 0) this.flush(id, q);
     });
-    req.on('response', (res: IncomingMessage) => this.onAnswer(id, q, req, res, cluster));
-    req.on('error', (err: Error) => this.broken(id, q, req, err.message));
-    req.on('socket', (s) => s.once('connect', () => {
-      if (q.stream === req) q.backoffMs = 0; // reached the peer
-    }));
-    req.flushHeaders();
+    client.on('connect', () => {
+      if (q.stream === st) q.backoffMs = 0; // reached the peer
+    });
+    client.request({ path: STREAM_PATH, method: 'POST', headers, body }).then(
+      (res) => this.onAnswer(id, q, st, res, cluster),
+      (err: Error) => this.broken(id, q, st, err.message),
+    );
   }
 
   /** The peer answered: it refused the stream (401, 409 from another cluster) or ended it. */
-  private onAnswer(id: NodeId, q: PeerQueue, req: ClientRequest, res: IncomingMessage, cluster: string | undefined): void {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => {
-      if (res.statusCode === 409) {
-        try {
-          const b = JSON.parse(Buffer.concat(chunks).toString()) as { code?: string; clusterId?: string };
-          if (b.code === WRONG_CLUSTER) this.wrongCluster(id, cluster, b.clusterId);
-        } catch {
-          // not the body we know
+  private onAnswer(id: NodeId, q: PeerQueue, st: Stream, res: Dispatcher.ResponseData, cluster: string | undefined): void {
+    res.body.text().then(
+      (text) => {
+        if (res.statusCode === 409) {
+          try {
+            const b = JSON.parse(text) as { code?: string; clusterId?: string };
+            if (b.code === WRONG_CLUSTER) this.wrongCluster(id, cluster, b.clusterId);
+          } catch {
+            // not the body we know
+          }
         }
-      }
-      this.broken(id, q, req, `peer ${id} answered ${res.statusCode}`);
-    });
-    res.on('error', () => this.broken(id, q, req, 'answer failed'));
+        this.broken(id, q, st, `peer ${id} answered ${res.statusCode}`);
+      },
+      () => this.broken(id, q, st, 'answer failed'),
+    );
   }
 
   /** The stream failed or ended: drop it, and reconnect after a backoff when there is work. */
-  private broken(id: NodeId, q: PeerQueue, req: ClientRequest, why: string): void {
-    if (q.stream !== req) return;
+  private broken(id: NodeId, q: PeerQueue, st: Stream, why: string): void {
+    if (q.stream !== st) return;
     q.stream = undefined;
     q.writable = false;
-    req.destroy();
+    st.body.destroy();
+    void st.client.destroy().catch(() => undefined);
     if (this.closed) return;
     q.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, q.backoffMs * 2));
     this.opts.logger?.debug({ peer: id, why, retryMs: q.backoffMs }, 'peer stream closed');
@@ -166,7 +176,8 @@ export class HttpTransport implements Transport {
     const s = q.stream;
     q.stream = undefined;
     q.writable = false;
-    s?.end();
+    s?.body.end();
+    void s?.client.close().catch(() => undefined);
   }
 
   /** A peer refused us as a member of another cluster: said loudly (rate-limited), both ids. */
@@ -187,7 +198,8 @@ export class HttpTransport implements Transport {
       if (q.timer) clearTimeout(q.timer);
       const s = q.stream;
       q.stream = undefined;
-      s?.destroy();
+      s?.body.destroy();
+      await s?.client.destroy().catch(() => undefined);
     }
   }
 }
