@@ -23,6 +23,8 @@ export const ADDRESS_HEADER = 'x-muster-address';
 export const CLUSTER_HEADER = 'x-muster-cluster';
 /** The refusal of a request from another cluster (409). */
 export const WRONG_CLUSTER = 'PEER_WRONG_CLUSTER';
+/** Forwarded writes (cluster-node.ts batches them per turn of the event loop). */
+export const PROPOSE_PATH = '/raft/propose-batch';
 /** A long-lived stream of length-prefixed batches (peer-transport.ts). */
 export const STREAM_PATH = '/raft/stream';
 
@@ -98,19 +100,27 @@ export function createPeerApp(opts: PeerAppOptions): Express {
   });
   if (opts.onPropose) {
     const onPropose = opts.onPropose;
-    app.post('/raft/propose', express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 64 * 1024 * 1024 }), (req: Request, res: Response) => {
-      const body = req.body as unknown;
-      if (!(body instanceof Uint8Array) || body.length === 0) {
-        res.status(400).json({ code: 'PEER_BAD_PROPOSAL', message: 'body must hold the proposal bytes' });
+    // Writes forwarded by a follower, batched per turn of its event loop: a msgpack array of
+    // proposals in, an array of outcomes out ({ index, term } or { code, message, leader }).
+    app.post(PROPOSE_PATH, express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 64 * 1024 * 1024 }), (req: Request, res: Response) => {
+      let batch: unknown;
+      try {
+        batch = req.body instanceof Uint8Array && req.body.length > 0 ? packr.unpack(req.body) : undefined;
+      } catch {
+        batch = undefined;
+      }
+      if (!Array.isArray(batch) || batch.length === 0 || !batch.every((d) => d instanceof Uint8Array && d.length > 0)) {
+        res.status(400).json({ code: 'PEER_BAD_PROPOSAL', message: 'body must be a msgpack array of proposals (non-empty binaries)' });
         return;
       }
-      onPropose(body).then(
-        (c) => res.status(200).type('application/msgpack').send(Buffer.from(packr.pack({ index: c.index, term: c.term }))),
-        (e: unknown) => {
-          const err = e instanceof ConsensusError ? e : new ConsensusError('UNKNOWN', String(e));
-          res.status(409).type('application/msgpack').send(Buffer.from(packr.pack({ code: err.code, message: err.message, leader: err.leader ?? null })));
-        },
-      );
+      void Promise.allSettled((batch as Uint8Array[]).map((d) => onPropose(d))).then((outcomes) => {
+        const out = outcomes.map((o) => {
+          if (o.status === 'fulfilled') return { index: o.value.index, term: o.value.term };
+          const err = o.reason instanceof ConsensusError ? o.reason : new ConsensusError('UNKNOWN', String(o.reason));
+          return { code: err.code, message: err.message, leader: err.leader ?? null };
+        });
+        res.status(200).type('application/msgpack').send(Buffer.from(packr.pack(out)));
+      });
     });
   }
   for (const add of opts.extraRoutes ?? []) add(app);

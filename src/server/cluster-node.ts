@@ -17,7 +17,7 @@ import type { StateMachine } from '../consensus/state-machine.ts';
 import { wallTimer } from '../consensus/timer.ts';
 import type { NodeId } from '../consensus/types.ts';
 import type { Config } from '../config.ts';
-import { CLUSTER_HEADER, createPeerListener, FROM_HEADER, TOKEN_HEADER } from '../http/peer-app.ts';
+import { CLUSTER_HEADER, createPeerListener, FROM_HEADER, PROPOSE_PATH, TOKEN_HEADER } from '../http/peer-app.ts';
 import { clusterIdFor, clusterIdOfBootstrap } from './cluster-id.ts';
 import { HttpTransport } from '../http/peer-transport.ts';
 import { LmdbStorage } from '../storage/lmdb-storage.ts';
@@ -44,9 +44,19 @@ export interface ClusterNodeOptions {
   stamp?(data: Uint8Array): Uint8Array;
 }
 
+/** A write waiting to be forwarded to the leader. */
+interface ForwardedWrite {
+  data: Uint8Array;
+  timeoutMs: number;
+  resolve: (at: { index: number; term: number }) => void;
+  reject: (e: ConsensusError) => void;
+}
+
 export class ClusterNode {
   readonly id: NodeId;
   readonly storage: LmdbStorage;
+  /** Writes to forward to each leader, sent together at the end of this turn (sendForwards). */
+  private readonly forwards = new Map<NodeId, ForwardedWrite[]>();
   /** The state machine's LMDB environment (`<dataDir>/<id>/state`). */
   private readonly smRoot: RootDatabase;
   readonly sm: StateMachine;
@@ -242,34 +252,63 @@ export class ClusterNode {
     return this.proposer.propose(data, timeoutMs);
   }
 
-  /** One forwarded attempt (ForwardFn): NOT_LEADER only when nothing reached the leader. */
-  private async forward(leader: NodeId, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }> {
+  /** One forwarded attempt (ForwardFn): queued and sent to the leader with every other write
+   * forwarded in the same turn of the event loop, in one request (sendForwards). */
+  private forward(leader: NodeId, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }> {
+    return new Promise((resolve, reject) => {
+      let q = this.forwards.get(leader);
+      if (!q) {
+        this.forwards.set(leader, (q = []));
+        setImmediate(() => {
+          const batch = this.forwards.get(leader) ?? [];
+          this.forwards.delete(leader);
+          void this.sendForwards(leader, batch);
+        });
+      }
+      q.push({ data, timeoutMs, resolve, reject });
+    });
+  }
+
+  /** Sends a batch of forwarded writes; each gets its own outcome. NOT_LEADER only when nothing
+   * reached the leader; a lost or garbled answer is UNKNOWN for every write of the batch. */
+  private async sendForwards(leader: NodeId, batch: ForwardedWrite[]): Promise<void> {
+    const failAll = (e: ConsensusError) => batch.forEach((f) => f.reject(e));
     const url = this.peerUrl(leader);
-    if (!url) throw new ConsensusError('NOT_LEADER', `no address for leader ${leader}`, { leader });
+    if (!url) return failAll(new ConsensusError('NOT_LEADER', `no address for leader ${leader}`, { leader }));
+    const timeoutMs = Math.max(1, ...batch.map((f) => f.timeoutMs));
     let res;
     try {
-      res = await undiciRequest(`${url}/raft/propose`, {
+      res = await undiciRequest(`${url}${PROPOSE_PATH}`, {
         method: 'POST',
-        body: data,
-        headers: { 'content-type': 'application/octet-stream', [TOKEN_HEADER]: this.cfg.clusterToken, [FROM_HEADER]: this.id, ...(this.clusterId ? { [CLUSTER_HEADER]: this.clusterId } : {}) },
-        headersTimeout: Math.max(1, timeoutMs),
-        bodyTimeout: Math.max(1, timeoutMs),
+        body: Buffer.from(packr.pack(batch.map((f) => f.data))),
+        headers: { 'content-type': 'application/msgpack', [TOKEN_HEADER]: this.cfg.clusterToken, [FROM_HEADER]: this.id, ...(this.clusterId ? { [CLUSTER_HEADER]: this.clusterId } : {}) },
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
     } catch (e) {
       // Refused before anything was sent: certainly not appended. Anything else may have reached it.
       const refused = (e as { code?: string }).code === 'ECONNREFUSED';
-      throw new ConsensusError(refused ? 'NOT_LEADER' : 'UNKNOWN', `forwarding to leader ${leader} failed: ${(e as Error).message}`, { leader, cause: e });
+      return failAll(new ConsensusError(refused ? 'NOT_LEADER' : 'UNKNOWN', `forwarding to leader ${leader} failed: ${(e as Error).message}`, { leader, cause: e }));
     }
-    let v: { index?: number; term?: number; code?: string; message?: string; leader?: string | null };
+    let v: unknown;
     try {
-      v = packr.unpack(new Uint8Array(await res.body.arrayBuffer())) as typeof v;
+      v = packr.unpack(new Uint8Array(await res.body.arrayBuffer()));
     } catch (e) {
-      // The leader answered, but its answer was lost or garbled: it may have appended the entry.
-      throw new ConsensusError('UNKNOWN', `the answer of leader ${leader} was lost: ${(e as Error).message}`, { leader, cause: e });
+      // The leader answered, but its answer was lost or garbled: it may have appended the writes.
+      return failAll(new ConsensusError('UNKNOWN', `the answer of leader ${leader} was lost: ${(e as Error).message}`, { leader, cause: e }));
     }
-    if (res.statusCode === 200 && typeof v.index === 'number' && typeof v.term === 'number') return { index: v.index, term: v.term };
-    const known = typeof v.code === 'string' && v.code in ConsensusErrorCode;
-    throw new ConsensusError(known ? (v.code as ConsensusError['code']) : 'UNKNOWN', v.message ?? `leader answered ${res.statusCode}`, { leader: v.leader ?? null });
+    if (res.statusCode !== 200 || !Array.isArray(v) || v.length !== batch.length) {
+      const o = (v ?? {}) as { code?: string; message?: string; leader?: string | null };
+      // Refused whole (token, cluster, malformed): nothing was appended.
+      const known = res.statusCode !== 200 && typeof o.code === 'string' && o.code in ConsensusErrorCode;
+      return failAll(new ConsensusError(known ? (o.code as ConsensusError['code']) : res.statusCode === 200 ? 'UNKNOWN' : 'NOT_LEADER', o.message ?? `leader answered ${res.statusCode}`, { leader: o.leader ?? null }));
+    }
+    (v as { index?: number; term?: number; code?: string; message?: string; leader?: string | null }[]).forEach((o, k) => {
+      const f = batch[k]!;
+      if (typeof o.index === 'number' && typeof o.term === 'number') return f.resolve({ index: o.index, term: o.term });
+      const known = typeof o.code === 'string' && o.code in ConsensusErrorCode;
+      f.reject(new ConsensusError(known ? (o.code as ConsensusError['code']) : 'UNKNOWN', o.message ?? 'the leader refused the write', { leader: o.leader ?? null }));
+    });
   }
 
   /** SIGTERM: stop taking work, hand leadership away, flush, close. */

@@ -8,6 +8,8 @@ import { createPeerListener } from '../../src/http/peer-app.ts';
 import { encodeBatch } from '../../src/http/peer-codec.ts';
 import { HttpTransport } from '../../src/http/peer-transport.ts';
 import type { Message } from '../../src/consensus/types.ts';
+import { ConsensusError } from '../../src/consensus/errors.ts';
+import { Packr } from 'msgpackr';
 
 const TOKEN = 'secret-token';
 const hb: Message = { type: 'heartbeat', from: 'n1', to: 'n2', term: 3, commit: 7, seq: 1 };
@@ -111,6 +113,34 @@ describe('peer app: what each message type needs', () => {
     assert.equal(got.length, 0);
     await post(a, [hb, app]).expect(204);
     assert.equal(got.length, 2, 'well-formed messages still pass');
+  });
+});
+
+describe('forwarded writes (POST /raft/propose-batch)', () => {
+  it('appends each proposal of a batch and answers each outcome; a malformed batch is refused whole', async () => {
+    const seen: number[] = [];
+    const a = createPeerListener({
+      token: TOKEN,
+      onMessages: () => undefined,
+      onPropose: async (d) => {
+        seen.push(d[0]!);
+        if (d[0] === 2) throw new ConsensusError('NOT_LEADER', 'not the leader', { leader: 'n3' });
+        return { index: 10 + d[0]!, term: 4 };
+      },
+    });
+    const packr = new Packr({ useRecords: false, moreTypes: false });
+    const r = await request(a).post('/raft/propose-batch').set('x-muster-token', TOKEN).set('content-type', 'application/msgpack')
+      .send(Buffer.from(packr.pack([new Uint8Array([1]), new Uint8Array([2]), new Uint8Array([3])]))).buffer(true).parse((res, cb) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
+    assert.equal(r.status, 200);
+    assert.deepEqual(packr.unpack(r.body as Buffer), [{ index: 11, term: 4 }, { code: 'NOT_LEADER', message: 'not the leader', leader: 'n3' }, { index: 13, term: 4 }]);
+    assert.deepEqual(seen, [1, 2, 3]);
+    await request(a).post('/raft/propose-batch').set('x-muster-token', TOKEN).send(Buffer.from(packr.pack([]))).expect(400);
+    await request(a).post('/raft/propose-batch').set('x-muster-token', TOKEN).send(Buffer.from(packr.pack(['text']))).expect(400);
+    assert.deepEqual(seen, [1, 2, 3], 'nothing of a refused batch was proposed');
   });
 });
 
