@@ -1,12 +1,13 @@
-// The peer port: Raft message batches between nodes, forwarded writes, and further endpoints.
-// Every request must carry the cluster token; a wrong or missing token is refused (401) and
-// nothing is stepped; a request from another cluster is refused (409); a malformed body is
-// refused (400), logged, and never crashes the node. The hot route (POST /raft/messages) runs on
-// plain node:http (createPeerListener; no user sees this port), the rest on express.
+// The peer port: Raft message streams and batches between nodes, forwarded writes, and further
+// endpoints. Every request must carry the cluster token; a wrong or missing token is refused (401)
+// and nothing is stepped; a request from another cluster is refused (409); a malformed body is
+// refused (400), logged, and never crashes the node. The checks and the hot routes (the message
+// stream, single batches) run on plain node:http (createPeerListener; no user sees this port),
+// the other routes on express.
 
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import { Packr } from 'msgpackr';
 import { ConsensusError } from '../consensus/errors.ts';
 import type { Message } from '../consensus/types.ts';
@@ -55,49 +56,11 @@ function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function createPeerApp(opts: PeerAppOptions): Express {
+/** The peer port's express routes behind the listener's checks (createPeerListener): forwarded
+ * writes, further endpoints (beat digests), and 404 for anything else. */
+function createPeerApp(opts: PeerAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const got = req.get(TOKEN_HEADER);
-    if (got === undefined || !sameToken(got, opts.token)) {
-      opts.logger?.warn({ remote: req.socket.remoteAddress, path: req.path }, 'peer request without a valid cluster token refused');
-      res.status(401).json({ code: 'PEER_UNAUTHORIZED', message: `missing or wrong ${TOKEN_HEADER}` });
-      return;
-    }
-    const from = req.get(FROM_HEADER);
-    const address = req.get(ADDRESS_HEADER);
-    const theirs = req.get(CLUSTER_HEADER);
-    Promise.resolve(opts.admit?.(theirs, from)).then(
-      (ours) => {
-        if (ours !== undefined) {
-          res.status(409).json({ code: WRONG_CLUSTER, message: `this node belongs to cluster ${ours}; the request came from ${from ?? 'a peer'} of cluster ${theirs ?? '(none sent)'}`, clusterId: ours });
-          return;
-        }
-        if (from && address && /^[A-Za-z0-9_.-]{1,64}$/.test(from) && /^[^\s:]+:\d{1,5}:\d{1,5}$/.test(address)) opts.onPeerSeen?.(from, address);
-        next();
-      },
-      (e: unknown) => next(e),
-    );
-  });
-  app.post('/raft/messages', express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 64 * 1024 * 1024 }), (req: Request, res: Response) => {
-    const body = req.body as unknown;
-    if (!(body instanceof Uint8Array) || body.length === 0) {
-      res.status(400).json({ code: 'PEER_BAD_BATCH', message: 'body must be a msgpack array of messages' });
-      return;
-    }
-    let msgs: Message[];
-    try {
-      msgs = decodeBatch(body, opts.nodeId);
-    } catch (e) {
-      if (!(e instanceof PeerCodecError)) throw e;
-      opts.logger?.warn({ remote: req.socket.remoteAddress, from: req.get(FROM_HEADER), err: e.message }, 'malformed peer batch refused');
-      res.status(400).json({ code: e.code, message: e.message });
-      return;
-    }
-    opts.onMessages(msgs);
-    res.status(204).end();
-  });
   if (opts.onPropose) {
     const onPropose = opts.onPropose;
     // Writes forwarded by a follower, batched per turn of its event loop: a msgpack array of
@@ -130,17 +93,12 @@ export function createPeerApp(opts: PeerAppOptions): Express {
   return app;
 }
 
-/** The peer port's request listener: POST /raft/messages on plain node:http — the same checks,
- * answers and texts as the express route — and every other request on the express app. */
+/** The peer port's request listener: the token and cluster checks for every request, then the
+ * message stream and single batches on plain node:http, every other route on the express app. */
 export function createPeerListener(opts: PeerAppOptions): RequestListener {
   const app = createPeerApp(opts);
   const limit = opts.maxBodyBytes ?? 64 * 1024 * 1024;
   return (req, res) => {
-    const stream = req.method === 'POST' && req.url === STREAM_PATH;
-    if (!stream && (req.method !== 'POST' || req.url !== '/raft/messages')) {
-      app(req, res);
-      return;
-    }
     const header = (name: string): string | undefined => {
       const v = req.headers[name];
       return Array.isArray(v) ? v[0] : v;
@@ -155,41 +113,37 @@ export function createPeerListener(opts: PeerAppOptions): RequestListener {
     const from = header(FROM_HEADER);
     const address = header(ADDRESS_HEADER);
     const theirs = header(CLUSTER_HEADER);
-    const admitted = (ours: string | undefined): boolean => {
+    // The body stays unread (buffered by the socket) until the request is admitted.
+    const admitted = (ours: string | undefined) => {
       if (ours !== undefined) {
         sendJson(res, 409, { code: WRONG_CLUSTER, message: `this node belongs to cluster ${ours}; the request came from ${from ?? 'a peer'} of cluster ${theirs ?? '(none sent)'}`, clusterId: ours });
         req.resume();
-        return false;
+        return;
       }
       if (from && address && /^[A-Za-z0-9_.-]{1,64}$/.test(from) && /^[^\s:]+:\d{1,5}:\d{1,5}$/.test(address)) opts.onPeerSeen?.(from, address);
-      return true;
+      if (req.method === 'POST' && req.url === STREAM_PATH) readStream(opts, req, res, limit, from);
+      else if (req.method === 'POST' && req.url === '/raft/messages') readBatch(opts, req, res, limit, from);
+      else app(req, res);
     };
-    const admit = (then: () => void) => {
-      const a = opts.admit?.(theirs, from);
-      if (a instanceof Promise) a.then((ours) => admitted(ours) && then(), (e: unknown) => sendJson(res, 500, { code: 'PEER_ERROR', message: String(e) }));
-      else if (admitted(a)) then();
-    };
-    if (stream) {
-      req.pause(); // nothing is read before the stream is admitted
-      admit(() => readStream(opts, req, res, limit, from));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) tooLarge = true;
-      else chunks.push(c);
-    });
-    req.on('error', () => undefined);
-    req.on('end', () =>
-      admit(() => {
-        if (tooLarge) sendJson(res, 413, { code: 'PEER_TOO_LARGE', message: `body larger than ${limit} bytes` });
-        else deliverBatch(opts, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), from);
-      }),
-    );
+    const a = opts.admit?.(theirs, from);
+    if (a instanceof Promise) a.then(admitted, (e: unknown) => sendJson(res, 500, { code: 'PEER_ERROR', message: String(e) }));
+    else admitted(a);
   };
+}
+
+/** One batch in the body (POST /raft/messages): stepped whole, or refused whole. */
+function readBatch(opts: PeerAppOptions, req: IncomingMessage, res: ServerResponse, limit: number, from: string | undefined): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= limit) chunks.push(c);
+  });
+  req.on('error', () => undefined);
+  req.on('end', () => {
+    if (size > limit) sendJson(res, 413, { code: 'PEER_TOO_LARGE', message: `body larger than ${limit} bytes` });
+    else deliverBatch(opts, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), from);
+  });
 }
 
 /** Reads a stream of length-prefixed batches, stepping each as it completes. A frame over the
@@ -200,8 +154,9 @@ function readStream(opts: PeerAppOptions, req: IncomingMessage, res: ServerRespo
   let done = false;
   const refuse = (status: number, body: { code: string; message: string }) => {
     done = true;
+    res.setHeader('connection', 'close'); // the rest of the stream is not read
+    res.on('finish', () => req.destroy());
     sendJson(res, status, body);
-    req.destroy();
   };
   req.on('data', (c: Buffer) => {
     if (done) return;
@@ -229,7 +184,6 @@ function readStream(opts: PeerAppOptions, req: IncomingMessage, res: ServerRespo
     res.statusCode = 200;
     res.end();
   });
-  req.resume();
 }
 
 function deliverBatch(opts: PeerAppOptions, req: IncomingMessage, res: ServerResponse, body: Buffer, from: string | undefined): void {
