@@ -34,87 +34,78 @@ function arrayHeader(n: number): Uint8Array {
   return Uint8Array.of(0xdd, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
-export function encodeDatum(d: Datum): Buffer {
-  const v = d.value;
-  const list = v !== null && typeof v === 'object' && Array.isArray((v as { instances?: unknown }).instances) ? ((v as { instances: object[] }).instances) : undefined;
-  let rest: unknown = v;
-  if (list) {
-    const { instances: _omit, ...others } = v as { instances: unknown };
-    rest = others;
-  }
-  const head = packr.pack([d.key, d.revision, d.time, rest, list !== undefined]);
-  const parts: Uint8Array[] = [];
-  let total = 5 + head.length;
-  if (list) {
-    const h = arrayHeader(list.length);
-    parts.push(h);
-    total += h.length;
-    for (const r of list) {
-      const b = recordBytes(r);
-      parts.push(b);
-      total += b.length;
-    }
-  }
+/** FORMAT, a big-endian uint32 length and the msgpack of `head`, followed by `parts` (each
+ * preceded by its big-endian uint32 length when `lengths`): the layout of datums and images. */
+function frame(head: unknown, parts: readonly Uint8Array[], lengths: boolean): Buffer {
+  const h = packr.pack(head);
+  let total = 5 + h.length;
+  for (const p of parts) total += (lengths ? 4 : 0) + p.length;
   const out = Buffer.allocUnsafe(total);
   out[0] = FORMAT;
-  out.writeUInt32BE(head.length, 1);
-  out.set(head, 5);
-  let at = 5 + head.length;
+  out.writeUInt32BE(h.length, 1);
+  out.set(h, 5);
+  let at = 5 + h.length;
   for (const p of parts) {
+    if (lengths) {
+      out.writeUInt32BE(p.length, at);
+      at += 4;
+    }
     out.set(p, at);
     at += p.length;
   }
   return out;
 }
 
+/** The head of a frame (decoded) and where the rest starts; throws `what` when `b` is none. */
+function readHead(b: Uint8Array, what: string): { head: unknown; end: number } {
+  if (b.length < 5 || b[0] !== FORMAT) throw new Error(`${what}: not a ${what} frame`);
+  const len = Buffer.from(b.buffer, b.byteOffset, b.byteLength).readUInt32BE(1);
+  if (5 + len > b.length) throw new Error(`${what}: truncated`);
+  return { head: packr.unpack(b.subarray(5, 5 + len)), end: 5 + len };
+}
+
+export function encodeDatum(d: Datum): Buffer {
+  const v = d.value;
+  const list = v !== null && typeof v === 'object' && Array.isArray((v as { instances?: unknown }).instances) ? (v as { instances: object[] }).instances : undefined;
+  let rest: unknown = v;
+  if (list) {
+    const { instances: _omit, ...others } = v as { instances: unknown };
+    rest = others;
+  }
+  const parts = list ? [arrayHeader(list.length), ...list.map(recordBytes)] : [];
+  return frame([d.key, d.revision, d.time, rest, list !== undefined], parts, false);
+}
+
 export function decodeDatum(b: Uint8Array): Datum {
-  if (b.length < 5 || b[0] !== FORMAT) throw new Error('datum: not a datum frame');
-  const len = ((b[1]! << 24) >>> 0) + (b[2]! << 16) + (b[3]! << 8) + b[4]!;
-  const [key, revision, time, rest, hasList] = packr.unpack(b.subarray(5, 5 + len)) as [string, number, number, unknown, boolean];
-  const value = hasList ? { ...(rest as object), instances: packr.unpack(b.subarray(5 + len)) as unknown[] } : rest;
+  const { head, end } = readHead(b, 'datum');
+  const [key, revision, time, rest, hasList] = head as [string, number, number, unknown, boolean];
+  const value = hasList ? { ...(rest as object), instances: packr.unpack(b.subarray(end)) as unknown[] } : rest;
   return { key, value, revision, time };
 }
 
 /** Reads the key of a datum frame without decoding its value. */
-export function datumKeyOf(frame: Uint8Array): string {
-  if (frame.length < 5 || frame[0] !== FORMAT) throw new Error('datum: not a datum frame');
-  const len = ((frame[1]! << 24) >>> 0) + (frame[2]! << 16) + (frame[3]! << 8) + frame[4]!;
-  return (packr.unpack(frame.subarray(5, 5 + len)) as [string])[0];
+export function datumKeyOf(b: Uint8Array): string {
+  return (readHead(b, 'datum').head as [string])[0];
 }
 
-// The datum store's snapshot image: FORMAT, a big-endian uint32 L, L bytes of msgpack `head`,
-// then each datum's frame as stored (a big-endian uint32 length, the frame). Built and restored
-// without decoding a datum: a snapshot of 100,000 instances copies their bytes once.
+// The datum store's snapshot image: a frame whose head is the image's head, followed by each
+// datum's frame as stored, each preceded by its length. Built and restored without decoding a
+// datum: a snapshot of 100,000 instances copies their bytes once.
 
 export function packImage(head: unknown, frames: readonly Uint8Array[]): Buffer {
-  const h = packr.pack(head);
-  let total = 5 + h.length;
-  for (const f of frames) total += 4 + f.length;
-  const out = Buffer.allocUnsafe(total);
-  out[0] = FORMAT;
-  out.writeUInt32BE(h.length, 1);
-  out.set(h, 5);
-  let at = 5 + h.length;
-  for (const f of frames) {
-    out.writeUInt32BE(f.length, at);
-    out.set(f, at + 4);
-    at += 4 + f.length;
-  }
-  return out;
+  return frame(head, frames, true);
 }
 
 /** The head and frames of an image, or undefined when `image` is not one (an image of an older
  * version: plain msgpack). Frames are views into `image`. */
 export function unpackImage(image: Uint8Array): { head: unknown; frames: Uint8Array[] } | undefined {
   if (image.length < 5 || image[0] !== FORMAT) return undefined;
-  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const hl = view.getUint32(1);
-  const head = packr.unpack(image.subarray(5, 5 + hl)) as unknown;
+  const { head, end } = readHead(image, 'datum image');
+  const view = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
   const frames: Uint8Array[] = [];
-  let at = 5 + hl;
-  while (at < image.length) {
+  for (let at = end; at < image.length; ) {
     if (at + 4 > image.length) throw new Error('datum image: truncated');
-    const n = view.getUint32(at);
+    const n = view.readUInt32BE(at);
     if (at + 4 + n > image.length) throw new Error('datum image: truncated');
     frames.push(image.subarray(at + 4, at + 4 + n));
     at += 4 + n;
