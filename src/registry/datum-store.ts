@@ -161,25 +161,11 @@ export class DatumStore implements StateMachine {
     this.root = root;
     this.datums = root.openDB<Buffer, string>({ name: 'datums-v2', encoding: 'binary' });
     this.meta = root.openDB<Meta, string>({ name: 'datum-meta' });
-    this.migrateLegacyDatums(root);
     this.requests = root.openDB<RequestRecord, string>({ name: 'datum-requests' });
     this.retentionMs = opts.requestIdRetentionMs ?? DEFAULT_REQUEST_ID_RETENTION_MS;
     const stored = this.meta.get(META);
     this.m = { applied: stored?.applied ?? 0, time: stored?.time ?? 0 };
     this.loadRequestIds();
-  }
-
-  /** Data dirs of 0.1 kept datums in 'datums' with lmdb-js's own msgpack encoding: moved to the
-   * framed encoding once, in one transaction with the removal of the old ones. */
-  private migrateLegacyDatums(root: RootDatabase): void {
-    const legacy = root.openDB<Datum, string>({ name: 'datums' });
-    if (legacy.getKeysCount({ limit: 1 }) === 0) return;
-    root.transactionSync(() => {
-      for (const { key, value } of legacy.getRange({})) {
-        this.datums.put(key, encodeDatum(value));
-        legacy.remove(key);
-      }
-    });
   }
 
   private loadRequestIds(): void {
