@@ -12,12 +12,12 @@ import { applyConfChange, checkConfChange, hasUnappliedConf } from './membership
 import { cloneConf, emptyConf, resolveConfig, type Mutations, type RaftConfig, type Resolved } from './raft-config.ts';
 import { RaftLog } from './log.ts';
 import { Progress } from './progress.ts';
-import { quorumSize, voteResult, VoteResult } from './quorum.ts';
+import { campaign, handleVoteRequest, tickElection, tickLeader } from './election.ts';
 import { ReadOnly } from './read-only.ts';
 import { advanceReady, hasReady, takeReady } from './ready.ts';
 import { stepCandidate } from './step-candidate.ts';
 import { stepFollower } from './step-follower.ts';
-import { abandonStalledSnapshots, bcastAppend, bcastHeartbeat, maybeCommit, pinnedImages, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
+import { bcastAppend, maybeCommit, pinnedImages, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
 import {
   EntryType,
   MessageType,
@@ -143,8 +143,8 @@ export class RaftCore {
   /** Advances logical time by one tick. */
   tick(): void {
     this.ticks++;
-    if (this.role === Role.Leader) this.tickHeartbeat();
-    else this.tickElection();
+    if (this.role === Role.Leader) tickLeader(this);
+    else tickElection(this);
   }
 
   step(m: Message): void {
@@ -180,7 +180,7 @@ export class RaftCore {
       return;
     }
     if (m.type === MessageType.PreVote || m.type === MessageType.Vote) {
-      this.handleVoteRequest(m);
+      handleVoteRequest(this, m);
       return;
     }
     this.stepRole(m);
@@ -195,26 +195,6 @@ export class RaftCore {
         return stepCandidate(this, m);
       case Role.Follower:
         return stepFollower(this, m);
-    }
-  }
-
-  private handleVoteRequest(m: Message): void {
-    const pre = m.type === MessageType.PreVote;
-    const respType = pre ? MessageType.PreVoteResp : MessageType.VoteResp;
-    const canVote =
-      this.vote === m.from || (this.vote === null && this.lead === null) || (pre && m.term > this.term);
-    if (canVote && this.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0)) {
-      const resp: Message = { type: respType, from: this.id, to: m.from, term: m.term, reject: false };
-      if (pre) {
-        this.msgs.push(resp);
-      } else {
-        this.electionElapsed = 0;
-        this.vote = m.from;
-        // The vote must be durable before the answer leaves.
-        (this.mut.voteBeforePersist ? this.msgs : this.persistedMsgs).push(resp);
-      }
-    } else {
-      this.msgs.push({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
     }
   }
 
@@ -293,84 +273,12 @@ export class RaftCore {
     return this.log.term(this.log.committed) === this.term;
   }
 
-  private tickElection(): void {
-    this.electionElapsed++;
-    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
-      this.electionElapsed = 0;
-      this.hup(false);
-    }
-  }
-
-  private tickHeartbeat(): void {
-    this.heartbeatElapsed++;
-    this.electionElapsed++;
-    if (this.leadTransferee !== null && ++this.transferElapsed >= this.cfg.electionTicks) {
-      this.leadTransferee = null; // a transfer not finished within an election timeout is abandoned
-    }
-    if (this.electionElapsed >= this.cfg.electionTicks) {
-      this.electionElapsed = 0;
-      if (this.cfg.checkQuorum) {
-        if (!this.quorumActive()) {
-          this.becomeFollower(this.term, null);
-          return;
-        }
-        for (const pr of this.prs.values()) if (pr.id !== this.id) pr.recentActive = false;
-      }
-    }
-    abandonStalledSnapshots(this);
-    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
-      this.heartbeatElapsed = 0;
-      bcastHeartbeat(this);
-    }
-  }
-
-  private quorumActive(): boolean {
-    let active = 0;
-    for (const v of this.conf.voters) {
-      if (v === this.id || this.prs.get(v)?.recentActive) active++;
-    }
-    return active >= quorumSize(this.conf.voters.length);
-  }
-
   /** Starts an election (after pre-vote unless this is a leadership transfer). */
   hup(transfer: boolean): void {
     if (this.role === Role.Leader) return;
     if (!this.promotable()) return;
     if (hasUnappliedConf(this)) return; // a committed configuration must take effect first
-    this.campaign(this.cfg.preVote && !transfer, transfer);
-  }
-
-  campaign(pre: boolean, transfer = false): void {
-    if (pre) this.becomePreCandidate();
-    else this.becomeCandidate();
-    const voteTerm = pre ? this.term + 1 : this.term;
-    this.selfVotePending = true;
-    for (const v of this.conf.voters) {
-      if (v === this.id) continue;
-      const m: Message = {
-        type: pre ? MessageType.PreVote : MessageType.Vote,
-        from: this.id,
-        to: v,
-        term: voteTerm,
-        index: this.log.lastIndex(),
-        logTerm: this.log.lastTerm(),
-      };
-      if (transfer) m.transfer = true;
-      // A vote request goes out only once the candidate's own term and vote are durable.
-      (pre ? this.msgs : this.persistedMsgs).push(m);
-    }
-  }
-
-  /** Records a (pre)vote response and acts on the result. */
-  poll(from: NodeId, granted: boolean): void {
-    if (!this.votes.has(from)) this.votes.set(from, granted);
-    const r = voteResult(this.conf.voters, this.votes);
-    if (r === VoteResult.Won) {
-      if (this.role === Role.PreCandidate) this.campaign(false);
-      else this.becomeLeader();
-    } else if (r === VoteResult.Lost) {
-      this.becomeFollower(this.term, null);
-    }
+    campaign(this, this.cfg.preVote && !transfer, transfer);
   }
 
   becomeFollower(term: number, lead: NodeId | null): void {
@@ -390,7 +298,7 @@ export class RaftCore {
     this.selfVotePending = false;
   }
 
-  private becomePreCandidate(): void {
+  becomePreCandidate(): void {
     this.role = Role.PreCandidate;
     this.lead = null;
     this.votes.clear();
@@ -398,7 +306,7 @@ export class RaftCore {
     this.resetTimers();
   }
 
-  private becomeCandidate(): void {
+  becomeCandidate(): void {
     this.term++;
     this.vote = this.id;
     this.role = Role.Candidate;
@@ -408,7 +316,7 @@ export class RaftCore {
     this.resetTimers();
   }
 
-  private becomeLeader(): void {
+  becomeLeader(): void {
     this.role = Role.Leader;
     this.lead = this.id;
     this.resetTimers();

@@ -3,6 +3,7 @@
 // soft state when they changed), and advancing after a Ready was persisted, sent and applied.
 // Readies are advanced in the order they were taken (the driver pipelines them).
 
+import { poll } from './election.ts';
 import { applyConfChange } from './membership.ts';
 import type { RaftCore } from './raft.ts';
 import { bcastAppend, maybeCommit } from './step-leader.ts';
@@ -82,7 +83,7 @@ export function advanceReady(r: RaftCore, rd: Ready): void {
     if (e.change) applyConfChange(r, e.change);
   }
   const sv = rd.selfVote;
-  if (sv && sv.term === r.term && sv.role === r.role) r.poll(r.id, true);
+  if (sv && sv.term === r.term && sv.role === r.role) poll(r, r.id, true);
   if (r.role === Role.Leader) {
     // The leader counts itself toward the quorum only up to its durable index.
     const self = r.prs.get(r.id);

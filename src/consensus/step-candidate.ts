@@ -1,5 +1,6 @@
 // (Pre)candidate behaviour: count votes, yield to a leader of the same term.
 
+import { poll } from './election.ts';
 import type { RaftCore } from './raft.ts';
 import { MessageType, Role, type Message } from './types.ts';
 import { stepFollower } from './step-follower.ts';
@@ -15,10 +16,10 @@ export function stepCandidate(r: RaftCore, m: Message): void {
       return;
     case MessageType.PreVoteResp:
       // A granted pre-vote carries the term we would campaign at (term + 1).
-      if (pre && (m.reject ? m.term === r.term : m.term === r.term + 1)) r.poll(m.from, !m.reject);
+      if (pre && (m.reject ? m.term === r.term : m.term === r.term + 1)) poll(r, m.from, !m.reject);
       return;
     case MessageType.VoteResp:
-      if (!pre && m.term === r.term) r.poll(m.from, !m.reject);
+      if (!pre && m.term === r.term) poll(r, m.from, !m.reject);
       return;
     case MessageType.ReadIndex:
       r.send({ type: MessageType.ReadIndexResp, to: m.from, term: r.term, reject: true, context: m.context });

@@ -24,6 +24,7 @@ export const CORE_FILES = [
   'message-check.ts',
   'lease.ts',
   'ready.ts',
+  'election.ts',
 ];
 
 const FORBIDDEN = [
