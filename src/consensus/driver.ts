@@ -17,10 +17,11 @@ import { describeReady } from './describe.ts';
 import { silentLogger, type DriverLogger, type RaftNodeOptions } from './driver-options.ts';
 import { asConsensusError, ConsensusError, shuttingDown } from './errors.ts';
 import { RaftCore, type RaftStatus } from './raft.ts';
+import { MustSync } from './must-sync.ts';
 import { restoreFromSnapshot, Snapshotter } from './snapshotter.ts';
 import { Waiters, type Committed, type ReadPoint } from './waiters.ts';
 import { WritePipeline, type Flight } from './write-pipeline.ts';
-import { MessageType, Role, type ConfChange, type HardState, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './types.ts';
+import { MessageType, Role, type ConfChange, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './types.ts';
 
 export type { DriverLogger, RaftNodeOptions } from './driver-options.ts';
 export type { Committed, ReadPoint } from './waiters.ts';
@@ -59,13 +60,8 @@ export class RaftNode {
    * never matches a read of this one. */
   private nonce = '';
   private snapshots!: Snapshotter;
-  /** Term and vote of the last write started (writes are durable in order). */
-  private synced: { term: number; vote: NodeId | null } = { term: 0, vote: null };
-  /** The newest hard state not written yet: a Ready that changes only the commit index writes
-   * nothing (etcd's MustSync rule, DESIGN §4: the commit index is not needed for safety); the
-   * next write carries it, and stop() writes it. A restart takes max(persisted commit, applied)
-   * and learns the rest from the leader. */
-  private unwrittenHard: HardState | undefined;
+  /** Which write each Ready needs (must-sync.ts). */
+  private writes!: MustSync;
   private soft: SoftState = { lead: null, role: Role.Follower, learner: true };
 
   constructor(opts: RaftNodeOptions) {
@@ -108,7 +104,7 @@ export class RaftNode {
     }
     this.core = new RaftCore({ ...(o.raft ?? {}), id: o.id, storage: o.storage, applied, rand: o.rand });
     const durable = o.storage.hardState();
-    this.synced = { term: durable.term, vote: durable.vote };
+    this.writes = new MustSync(durable);
     this.snapshots = new Snapshotter(o, this.core, this.log, (err) => this.fail(err));
     this.nonce = o.rand.int(2 ** 31).toString(36);
     this.soft = this.core.softState();
@@ -302,10 +298,9 @@ export class RaftNode {
         await this.snapshots?.idle();
         await this.applyKnownCommitted();
         await this.snapshots?.idle();
-        const hs = this.unwrittenHard;
-        this.unwrittenHard = undefined;
-        if (hs && !this.halted) {
-          await this.opts.storage.persist({ hardState: hs, entries: [], snapshotOps: [] }).catch((err: unknown) => {
+        const left = this.writes?.takeUnwritten();
+        if (left && !this.halted) {
+          await this.opts.storage.persist(left).catch((err: unknown) => {
             this.log.warn({ node: this.id, err: (err as Error).message }, 'writing the commit index at stop failed');
           });
         }
@@ -444,15 +439,8 @@ export class RaftNode {
     if (o.traceReady) this.log.debug({ node: this.id, ready: describeReady(rd).split('\n') }, 'ready');
     if (rd.withdrawAcksFrom !== undefined) this.pipeline.withdrawAcks(rd.withdrawAcksFrom);
     o.transport.send(rd.messages);
-    let written = Promise.resolve();
-    if (this.mustSync(rd)) {
-      const hardState = rd.hardState ?? this.unwrittenHard;
-      this.unwrittenHard = undefined;
-      written = o.storage.persist({ hardState, entries: rd.entries, snapshotOps: rd.snapshotOps });
-      if (hardState) this.synced = { term: hardState.term, vote: hardState.vote };
-    } else if (rd.hardState) {
-      this.unwrittenHard = rd.hardState;
-    }
+    const write = this.writes.writeFor(rd);
+    const written = write ? o.storage.persist(write) : Promise.resolve();
     this.pipeline.push(rd, written, (f) => this.complete(f));
   }
 
@@ -486,16 +474,6 @@ export class RaftNode {
     await this.snapshots.maybeTake();
     this.pipeline.finished();
     this.kick(); // advance may have made work (a commit, a won election, entries to apply)
-  }
-
-  /** Whether the Ready has anything to write: new entries, snapshot operations, or a new term or
-   * vote (etcd's MustSync). Persisted messages alone need no write of their own: what they
-   * acknowledge was written by this Ready or an earlier one, and they leave only after every
-   * earlier write is durable (the pipeline runs in order). */
-  private mustSync(rd: Ready): boolean {
-    if (rd.entries.length > 0 || rd.snapshotOps.length > 0) return true;
-    const hs = rd.hardState;
-    return hs !== undefined && (hs.term !== this.synced.term || hs.vote !== this.synced.vote);
   }
 
   private onSoftState(ss: SoftState): void {
