@@ -17,6 +17,7 @@ import { describeReady } from './describe.ts';
 import { silentLogger, type DriverLogger, type RaftNodeOptions } from './driver-options.ts';
 import { asConsensusError, ConsensusError, shuttingDown } from './errors.ts';
 import { RaftCore, type RaftStatus } from './raft.ts';
+import { lastInstall } from './ready.ts';
 import { MustSync } from './must-sync.ts';
 import { restoreFromSnapshot, Snapshotter } from './snapshotter.ts';
 import { Waiters, type Committed, type ReadPoint } from './waiters.ts';
@@ -450,8 +451,8 @@ export class RaftNode {
     const rd = flight.rd;
     await flight.written;
     if (this.halted) return;
-    const install = rd.snapshotOps.find((x) => x.op === 'install');
-    if (install && install.op === 'install') {
+    const install = lastInstall(rd.snapshotOps);
+    if (install) {
       // The Raft side of the install is durable; now the state machine. A crash in between is
       // repaired at the next start (see start()): the stored image is restored before any apply.
       await restoreFromSnapshot(o.storage, o.stateMachine, install.meta);
@@ -465,7 +466,7 @@ export class RaftNode {
       rd.committedEntries.forEach((e, i) => this.waiters.applied(e.index, e.term, results[i]));
       o.onApplied?.(rd.committedEntries.length);
     }
-    if (install && install.op === 'install') this.waiters.coveredBySnapshot(install.meta.index);
+    if (install) this.waiters.coveredBySnapshot(install.meta.index);
     this.core.advance(rd);
     if (rd.softState) this.onSoftState(rd.softState);
     for (const rs of rd.readStates) this.waiters.readState(rs, this.core.lead);

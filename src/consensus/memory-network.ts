@@ -89,6 +89,17 @@ export class MemoryNetwork implements Transport {
     });
   }
 
+  /** Delivers `m` after exactly `delayMs` (scripted faults: a message held, then released). */
+  deliverAfter(m: Message, delayMs: number): void {
+    this.schedule(delayMs, () => {
+      const r = this.receivers.get(m.to);
+      if (r) {
+        this.delivered++;
+        r(m);
+      }
+    });
+  }
+
   /** Blocks messages from `from` to `to` (one way). */
   cut(from: NodeId, to: NodeId): void {
     this.blocked.add(`${from}>${to}`);

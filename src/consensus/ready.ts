@@ -7,7 +7,20 @@ import { poll } from './election.ts';
 import { applyConfChange } from './membership.ts';
 import type { RaftCore } from './raft.ts';
 import { bcastAppend, maybeCommit } from './step-leader.ts';
-import { Role, type HardState, type Ready } from './types.ts';
+import { Role, type HardState, type Ready, type SnapshotOp } from './types.ts';
+
+/**
+ * The install a Ready's snapshot operations end with, if any. One Ready may install two snapshots
+ * (two one-chunk snapshots stepped in one batch); storage applies both in order, so the state the
+ * Ready leaves is the last one's — the one the state machine must be restored from.
+ */
+export function lastInstall(ops: readonly SnapshotOp[]): Extract<SnapshotOp, { op: 'install' }> | undefined {
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const o = ops[i]!;
+    if (o.op === 'install') return o;
+  }
+  return undefined;
+}
 
 function sameHard(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;

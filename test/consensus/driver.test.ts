@@ -9,6 +9,7 @@ import { MemoryStorage } from '../../src/consensus/memory-storage.ts';
 import { SeededRand } from '../../src/consensus/rand.ts';
 import type { PersistWrite } from '../../src/consensus/storage.ts';
 import type { Timer } from '../../src/consensus/timer.ts';
+import type { Message } from '../../src/consensus/types.ts';
 import { encodeCommand, KvStateMachine } from '../support/kv-state-machine.ts';
 import { Checker } from '../sim/checker.ts';
 import { SimCluster, type SimNode, type SimOptions } from '../sim/cluster.ts';
@@ -270,5 +271,33 @@ describe('driver', () => {
       results.map((_, i) => results[0]!.index + i),
     );
     await node.stop();
+  });
+  it('two snapshots installed in one Ready: the state machine is restored from the last one', async () => {
+    const { sim, runUntil, runFor } = cluster(3, { snapshotEntries: 4, keepEntries: 0, snapshotChunkBytes: 1 << 20 });
+    await runUntil(() => sim.leader()?.driver!.core.committedInTerm() === true);
+    const L = sim.leader()!;
+    const F = [...sim.nodes.values()].find((n) => n !== L)!;
+    sim.net.isolate(F.id, [...sim.nodes.keys()]);
+    for (let i = 0; i < 12; i++) void L.driver!.propose(encodeCommand({ id: `a${i}`, key: `a${i}`, value: 'x' })).catch(() => {});
+    await runUntil(() => L.driver!.core.log.firstIndex() > F.driver!.core.log.lastIndex() + 1);
+    // Every snapshot for F is held back; the first two (different images: the first transfer
+    // stalls and is abandoned, a newer image follows) are then delivered together.
+    const held: Message[] = [];
+    sim.net.dropIf = (m) => m.type === 'snap' && m.to === F.id && held.push(m) > 0;
+    sim.net.heal();
+    for (let k = 0; k < 60; k++) sim.clock.after(20 * k, () => void L.driver!.propose(encodeCommand({ id: `b${k}`, key: `b${k}`, value: 'y' })).catch(() => {}));
+    await runUntil(() => new Set(held.map((m) => m.snap!.meta.id)).size >= 2, 20_000);
+    const first = held[0]!;
+    const second = held.find((m) => m.snap!.meta.id !== first.snap!.meta.id)!;
+    assert.ok(second.snap!.meta.index > first.snap!.meta.index);
+    sim.net.dropIf = undefined;
+    F.driver!.receive(first); // both in one batch: stepped in one Ready
+    F.driver!.receive(second);
+    await runUntil(() => F.driver!.writesInFlight === 0 && F.sm!.applied() >= first.snap!.meta.index);
+    assert.equal(F.sm!.applied(), second.snap!.meta.index, 'the state machine is restored from the second image');
+    // And it goes on applying from there (a gap would stop the node).
+    void L.driver!.propose(encodeCommand({ id: 'after', key: 'after', value: 'z' })).catch(() => {});
+    await runUntil(() => F.sm!.get('after') === 'z');
+    await runFor(50);
   });
 });

@@ -1,12 +1,12 @@
-// The test-only mutations the simulator does not reach (see README, "Mutations"), each caught by
-// a scripted scenario: every check below passes on the real core and fails on the mutated one.
-// (noAckWithdrawalOnTruncate and readConfirmedByEarlierRound are now also caught by the
-// simulator — test/sim/mutations.ts SIM_CAUGHT; their scenarios stay as direct checks.)
-// (leaderCountsUndurable and outcomeByIndexOnly are caught by the simulator too since the driver
-// pipelines its writes and a leader answers a forwarded write once appended. keepSuffixByDurableOnly
-// needs a stale-term append and a one-chunk snapshot from a newer leader stepped in one Ready, and
-// followerCommitToLastIndex is masked by the leader's back-tracking — see the README; both rules
-// are the core's contracts, checked here directly.)
+// Scripted scenarios for some of the test-only mutations: every check below passes on the real
+// core and fails on the mutated one. The simulator catches all fifteen too (test/sim/mutations.ts);
+// these stay as direct checks of each rule in the situation it was written for:
+// keepSuffixByDurableOnly here is the issue's case (a stale-term truncating append and a newer
+// leader's one-chunk snapshot in one Ready: the mutated core keeps a suffix that followed another
+// entry) — the simulator's `compaction` profile catches the opposite case (an append's entries
+// not yet durable, dropped by the install although acknowledged); followerCommitToLastIndex here
+// commits a stale tail — with correct leaders that cannot happen (README, "Mutations"), the
+// simulator catches the broken rule itself.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

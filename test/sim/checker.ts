@@ -7,6 +7,7 @@ import type { MemRaftState } from '../../src/consensus/memory-storage.ts';
 import { termAt } from '../../src/consensus/memory-storage.ts';
 import type { PersistWrite } from '../../src/consensus/storage.ts';
 import type { RaftCore } from '../../src/consensus/raft.ts';
+import { lastInstall } from '../../src/consensus/ready.ts';
 import { chain, decodeCommand, entryDigest, type KvState } from '../support/kv-state-machine.ts';
 
 interface AppliedEntry {
@@ -115,9 +116,9 @@ export class Checker {
    * entry written follows the same entry as wherever else it was written (log matching). */
   onPersist(node: NodeId, w: PersistWrite, before: MemRaftState, core: RaftCore): { truncated: boolean } {
     let truncated = false;
-    const install = w.snapshotOps.find((o) => o.op === 'install');
+    const install = lastInstall(w.snapshotOps);
     const termBefore = (i: number): number | undefined => {
-      if (install && install.op === 'install') {
+      if (install) {
         if (i === install.meta.index) return install.meta.term;
         if (i < install.meta.index || i > install.keepTo) return undefined;
       }
@@ -240,6 +241,20 @@ export class Checker {
     if (held.length < Math.floor(voters.length / 2) + 1) {
       this.fail(`commit quorum: leader ${node} of term ${core.term} committed ${c}/${t}, held durably by ${held.length} of the ${voters.length} voters it was decided by (${voters.join(',')}: ${held.join(',') || 'none'})`);
     }
+  }
+
+  /**
+   * A follower's commit after an append reaches at most the last entry that append matched
+   * (prev + its entries): beyond it the follower's log may still hold another history's tail.
+   * Checked per step (the cluster wraps each core's step). With correct leaders the consequence
+   * — a stale tail committed — cannot arise: back-tracking always resumes right after the last
+   * matching entry, so the first entries sent conflict with any stale tail and truncate it
+   * (README, "Mutations"); the rule itself is what this checks.
+   */
+  checkFollowerCommit(node: NodeId, m: Message, before: number, after: number): void {
+    if (this.consequencesOnly || m.type !== MessageType.App || after <= before) return;
+    const lastNew = (m.index ?? 0) + (m.entries?.length ?? 0);
+    if (after > lastNew) this.fail(`follower commit rule: ${node} committed ${after} after an append from ${m.from} (term ${m.term}) that matched only up to ${lastNew}`);
   }
 
   /** Progress: a leader's match for a follower never decreases within its term. */

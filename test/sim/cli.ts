@@ -1,5 +1,5 @@
 // npm run sim -- --seeds N [--start S] [--nodes 3|5] [--steps K] [--trace] [--mutation NAME]
-//                [--profile mixed|reads|lease|disk|figure8] [--consequences-only]
+//                [--profile mixed|reads|lease|disk|figure8|compaction] [--consequences-only]
 //
 // Prints one line per failing seed (with the command that replays it) and, last,
 // `sim: N seeds, V violations`. Without --nodes, odd seeds run 5 nodes and even seeds 3.
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     if (!(MUTATIONS as string[]).includes(args.mutation)) throw new Error(`--mutation must be one of ${MUTATIONS.join(', ')}`);
     (mutations as Record<string, boolean>)[args.mutation] = true;
   }
-  const PROFILES = ['mixed', 'reads', 'lease', 'disk', 'figure8'] as const;
+  const PROFILES = ['mixed', 'reads', 'lease', 'disk', 'figure8', 'compaction'] as const;
   const profile = typeof args.profile === 'string' ? (args.profile as (typeof PROFILES)[number]) : undefined;
   if (profile !== undefined && !PROFILES.includes(profile)) throw new Error(`--profile must be one of ${PROFILES.join(', ')}`);
   const tty = process.stderr.isTTY && !process.env.CI;

@@ -272,6 +272,14 @@ export class SimCluster {
     n.up = true;
     n.paused = false;
     void driver.start();
+    // The follower commit rule, checked on every message the core steps (start() built the core).
+    const core = driver.core;
+    const step = core.step.bind(core);
+    core.step = (m) => {
+      const before = core.log.committed;
+      step(m);
+      this.checker.checkFollowerCommit(n.id, m, before, core.log.committed);
+    };
     c.restarted(n.id);
     this.log(() => `${n.id} START #${n.incarnation}`);
   }

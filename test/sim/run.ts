@@ -6,7 +6,7 @@ import { ConsensusError } from '../../src/consensus/errors.ts';
 import { Proposer } from '../../src/consensus/proposer.ts';
 import type { Mutations } from '../../src/consensus/raft.ts';
 import { SeededRand } from '../../src/consensus/rand.ts';
-import type { NodeId } from '../../src/consensus/types.ts';
+import type { Message, NodeId } from '../../src/consensus/types.ts';
 import { encodeCommand } from '../support/kv-state-machine.ts';
 import { Checker } from './checker.ts';
 import { SimCluster, type SimNode, type SimOptions, type SimStats } from './cluster.ts';
@@ -20,7 +20,7 @@ export interface RunOptions {
   /** Skip the direct rule checks: a broken rule must show as a lost commit (Checker). */
   consequencesOnly?: boolean;
   /** Overrides the fault profile drawn from the seed (exploration). */
-  profile?: 'mixed' | 'reads' | 'lease' | 'disk' | 'figure8';
+  profile?: 'mixed' | 'reads' | 'lease' | 'disk' | 'figure8' | 'compaction';
 }
 
 export interface RunResult {
@@ -63,12 +63,21 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   //   attacks (a voter restarted behind an isolated leader, a transfer whose sender is cut off);
   //   disk: slow disks and leader churn (big group-commit batches, acknowledgements racing);
   //   figure8: the Raft paper's Figure 8 played out on three voters, so that committing an entry
-  //   of an earlier term by counting replicas shows as a lost commit, not only as a broken rule.
-  const drawn = rand.pick(['mixed', 'mixed', 'reads', 'lease', 'disk', 'figure8'] as const);
+  //   of an earlier term by counting replicas shows as a lost commit, not only as a broken rule;
+  //   compaction: one-chunk snapshots every few entries with little kept behind them, and a
+  //   follower's probe held in the network until the leader's snapshot overtakes it, both then
+  //   stepped in one Ready (the snapshot's index among the entries that probe brought).
+  const drawn = rand.pick(['mixed', 'mixed', 'reads', 'lease', 'disk', 'figure8', 'compaction'] as const);
   const profile = ro.profile ?? drawn;
   if (profile === 'lease') opts.leaseReads = true;
   if (profile === 'disk') opts.diskMaxMs = rand.pick([3, 6]);
   if (profile === 'figure8') opts.maxEntriesPerMsg = 1; // old entries and a new empty entry travel apart
+  if (profile === 'compaction') {
+    opts.snapshotEntries = rand.pick([2, 3]);
+    opts.keepEntries = rand.pick([0, 2]);
+    opts.snapshotChunkBytes = 1 << 20;
+    opts.maxEntriesPerMsg = 64;
+  }
   const electionMs = opts.electionTicks * opts.tickMs;
   const baseFaults = () => ({
     drop: profile === 'lease' ? rand.pick([0, 0.01]) : rand.pick([0, 0.01, 0.05, 0.15]),
@@ -83,7 +92,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   // Leader churn in a third of the seeds (see below); its appends carry one entry each, so old
   // entries and a new leader's empty entry travel apart.
   const churn = rand.chance(1 / 3);
-  if (churn) opts.maxEntriesPerMsg = 1;
+  if (churn && profile !== 'compaction') opts.maxEntriesPerMsg = 1;
   const checker = new Checker();
   checker.consequencesOnly = ro.consequencesOnly === true;
   const sim = new SimCluster(seed, rand, opts, checker, baseFaults(), ro.trace === true);
@@ -542,6 +551,62 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
   };
 
   /**
+   * Compaction profile: a follower F's probe append is held in the network while A compacts past
+   * it, then delivered at the same instant as the one-chunk snapshot A sends next (the probes in
+   * between are lost). F steps both in one Ready: the snapshot's index often falls among the
+   * entries that append brought, not yet durable (the install keeps them — and acknowledges them).
+   * It starts with one lost append, whose successor F rejects, so that A probes F.
+   */
+  const heldProbeThenSnapshot = (A: SimNode) => {
+    const term = A.driver!.core.term;
+    const F = any(A.driver!.core.conf.voters.filter((v) => v !== A.id && sim.nodes.get(v)?.up && !sim.nodes.get(v)?.paused));
+    if (!F) return;
+    let phase: 'drop' | 'probe' | 'done' = 'drop';
+    let lostPrev = 0;
+    const held: Message[] = [];
+    const ours = (m: Message) => m.from === A.id && m.to === F && m.term === term;
+    calmUntil = sim.clock.now + 4 * electionMs; // no random fault spoils it
+    sim.log(() => `HELD PROBE: ${A.id} -> ${F}`);
+    sim.net.dropIf = (m) => {
+      if (!ours(m)) return false;
+      const entries = m.entries?.length ?? 0;
+      if (phase === 'drop' && m.type === 'app' && entries > 0) {
+        phase = 'probe';
+        lostPrev = m.index ?? 0;
+        return true;
+      }
+      if (phase === 'probe' && m.type === 'app' && entries > 0 && (m.index ?? 0) <= lostPrev) {
+        held.push(m); // a probe after F's rejection
+        return true;
+      }
+      if (phase === 'probe' && m.type === 'snap' && m.snap!.offset === 0 && m.snap!.done && held.length > 0) {
+        // The network loses all probes but one: the one whose entries reach furthest past the
+        // snapshot's index while its commit stays below it (else the first).
+        const S = m.snap!.meta.index;
+        const fits = held.filter((h) => (h.commit ?? 0) < S && lastOf(h) > S);
+        const probe = fits.length > 0 ? fits[fits.length - 1]! : held[0]!;
+        sim.log(() => `HELD PROBE: ${F} gets a probe (prev ${probe.index}, commit ${probe.commit}, up to ${lastOf(probe)}) and snapshot ${S} at once`);
+        sim.net.deliverAfter(probe, 1);
+        sim.net.deliverAfter(m, 1);
+        phase = 'done';
+        return true;
+      }
+      return false;
+    };
+    // A steady stream of writes, and the others' acknowledgements a little slow: when a probe
+    // leaves, A holds entries beyond its commit (and beyond its next snapshot's index).
+    for (let t = 0; t < 3 * electionMs; t += 2) sim.clock.after(t, () => faultPhase && A.up && propose(A, `p${propSeq++}`, false));
+    sim.net.extraDelay = (m) => (m.type === 'appResp' && m.to === A.id && m.from !== F ? 5 + rand.int(10) : 0);
+    sim.clock.after(4 * electionMs, () => {
+      if (phase !== 'done' && held.length > 0) sim.net.deliverAfter(held[held.length - 1]!, 1); // late, alone
+      phase = 'done';
+      sim.net.dropIf = undefined;
+      sim.net.extraDelay = undefined;
+    });
+  };
+  const lastOf = (m: Message) => (m.index ?? 0) + (m.entries?.length ?? 0);
+
+  /**
    * Raft's Figure 8 on three voters A (leading), B, C: A, cut off, appends x at i; B wins the next
    * term with C's vote but its empty entry reaches no one (B is cut off at once); A comes back,
    * wins a later term with C's vote (its last entry is newer than C's), replicates x to C — a
@@ -634,7 +699,7 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
       // Writes below pWrite, reads below pRead, random faults above. The profiles keep random
       // faults rare, so that their signature fault plays out on a working cluster.
       const [pWrite, pRead] =
-        profile === 'reads' ? [0.35, 0.92] : profile === 'lease' ? [0.45, 0.92] : profile === 'disk' ? [0.6, 0.88] : profile === 'figure8' ? [0.5, 0.95] : [0.5, 0.72];
+        profile === 'reads' ? [0.35, 0.92] : profile === 'lease' ? [0.45, 0.92] : profile === 'disk' ? [0.6, 0.88] : profile === 'figure8' ? [0.5, 0.95] : profile === 'compaction' ? [0.6, 0.8] : [0.5, 0.72];
       if (profile !== 'mixed' && L && sim.clock.now >= quietUntil && rand.chance(0.1)) {
         quietUntil = sim.clock.now + (profile === 'figure8' ? 15 : 5) * electionMs; // one signature fault at a time
         // The profile's signature fault.
@@ -653,6 +718,8 @@ export async function runSeed(seed: number, ro: RunOptions): Promise<RunResult> 
           else transferThenCutOff(L);
         } else if (profile === 'figure8') {
           figure8(L);
+        } else if (profile === 'compaction') {
+          heldProbeThenSnapshot(L);
         } else if (profile === 'disk' && L && L.driver!.core.conf.voters.length >= 5 && rand.chance(0.8)) {
           minoritySplit(L);
         } else if (profile === 'disk') {
