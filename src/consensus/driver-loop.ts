@@ -107,7 +107,7 @@ export class DriverLoop {
     this.snapshots = new Snapshotter(o, this.core, this.log, (err) => this.fail(err));
     this.nonce = o.rand.int(2 ** 31).toString(36);
     this.soft = this.core.softState();
-    o.transport.listen(o.id, (m) => this.receive(m));
+    o.transport.listen(o.id, (m) => this.receive(m), (peer) => this.peerGone(peer));
     this.lastTickAt = o.timer.now();
     this.timerHandle = o.timer.setInterval(() => this.kick(), this.tickMs);
     this.kick();
@@ -116,6 +116,13 @@ export class DriverLoop {
   }
 
   // ---- inputs -------------------------------------------------------------------------------
+
+  /** A peer's connection closed (RaftCore.leaderGone decides what that means). */
+  peerGone(peer: NodeId): void {
+    if (this.halted || this.stopped) return;
+    this.ops.push({ run: () => this.core.leaderGone(peer), fail: () => undefined });
+    this.kick();
+  }
 
   receive(m: Message): void {
     if (this.halted || this.stopped) return;

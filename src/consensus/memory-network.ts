@@ -30,6 +30,7 @@ export class MemoryNetwork implements Transport {
   /** Directions severed for new messages only, "from>to" → first send number blocked: messages
    * already in flight still arrive (a link cut after they were delivered to the socket). */
   private severed = new Map<string, number>();
+  private goneReceivers = new Map<NodeId, (peer: NodeId) => void>();
   faults: NetworkFaults;
   /** Observes every message as it is sent (before faults); used by checkers. */
   onSend: ((m: Message) => void) | undefined;
@@ -50,12 +51,29 @@ export class MemoryNetwork implements Transport {
     this.faults = { ...faults };
   }
 
-  listen(id: NodeId, receive: (m: Message) => void): void {
+  listen(id: NodeId, receive: (m: Message) => void, peerGone?: (peer: NodeId) => void): void {
     this.receivers.set(id, receive);
+    if (peerGone) this.goneReceivers.set(id, peerGone);
+    else this.goneReceivers.delete(id);
   }
 
   close(id: NodeId): void {
     this.receivers.delete(id);
+    this.goneReceivers.delete(id);
+  }
+
+  /**
+   * `id`'s process stopped or crashed: every node that can hear from it learns that its
+   * connection closed, after `delayMs` (as a TCP reset or end of stream would reach it). A node
+   * cut off from `id` learns nothing.
+   */
+  peerGone(id: NodeId, delayMs: number): void {
+    for (const [to, gone] of this.goneReceivers) {
+      if (to === id || this.isBlocked(id, to)) continue;
+      this.schedule(delayMs, () => {
+        if (!this.isBlocked(id, to) && this.goneReceivers.get(to) === gone) gone(id);
+      });
+    }
   }
 
   send(messages: readonly Message[]): void {

@@ -263,6 +263,29 @@ export class RaftCore {
     else sendAppend(this, to, true);
   }
 
+  /**
+   * The transport saw `peer`'s connection close: its process stopped or crashed (or its stream is
+   * being reopened). If `peer` is this follower's leader, forget it: answer (pre)votes at once and
+   * campaign soon instead of after a whole election timeout. The surviving voters take turns by
+   * their order of ids (this node's rank among the voters other than `peer`): the first campaigns
+   * after 1–2 ticks, the next a slot of electionTicks / (voters - 1) ticks later, and so on — had
+   * they all campaigned at random within a short window, their pre-votes would cross and split the
+   * vote (each then waits a whole randomized timeout). A leader that is in fact alive wins the
+   * follower back with its next heartbeat, and the voters still hearing it refuse the pre-votes.
+   * Safety never depends on when an election starts; but with lease reads this node may have
+   * confirmed the round a lease rests on (lease.ts), so then it waits out the timeout as before.
+   */
+  leaderGone(peer: NodeId): void {
+    if (this.cfg.leaseReads || this.role !== Role.Follower || this.lead !== peer) return;
+    this.becomeFollower(this.term, null);
+    this.leaderContactTick = -Infinity;
+    const others = this.conf.voters.filter((v) => v !== peer).sort();
+    const rank = Math.max(0, others.indexOf(this.id));
+    const slot = Math.max(2, Math.floor(this.cfg.electionTicks / Math.max(1, others.length)));
+    const wait = 1 + rank * slot + this.cfg.rand.int(slot >> 1); // ticks until this node campaigns
+    this.electionElapsed = Math.max(0, this.randomizedElectionTimeout - wait);
+  }
+
   // ---- roles --------------------------------------------------------------------------------
 
   promotable(): boolean {

@@ -39,6 +39,8 @@ export interface PeerAppOptions {
   /** Admits a request by the sender's cluster id (undefined when it sent none): resolves with
    * undefined to admit, or with this node's cluster id to refuse (409, nothing is stepped). */
   admit?(clusterId: string | undefined, from: string | undefined): Promise<string | undefined> | string | undefined;
+  /** A sender's message stream closed (its process stopped or crashed, or it reopens the stream). */
+  onStreamClosed?(from: string): void;
   /** Called with the sender's id and address on every authenticated request that names them. */
   onPeerSeen?(id: string, address: string): void;
   /** A write forwarded by a follower: append it (this node leads) and return where it landed
@@ -184,6 +186,7 @@ function readStream(opts: PeerAppOptions, req: IncomingMessage, res: ServerRespo
     res.statusCode = 200;
     res.end();
   });
+  if (from !== undefined) req.on('close', () => opts.onStreamClosed?.(from));
 }
 
 function deliverBatch(opts: PeerAppOptions, req: IncomingMessage, res: ServerResponse, body: Buffer, from: string | undefined): void {

@@ -49,6 +49,7 @@ class PeerQueue {
 
 export class HttpTransport implements Transport {
   private receivers = new Map<NodeId, (m: Message) => void>();
+  private goneReceivers = new Map<NodeId, (peer: NodeId) => void>();
   private peers = new Map<NodeId, PeerQueue>();
   private closed = false;
   /** Per peer: ms of the last loud log of a cluster-id refusal (at most one per 10 s). */
@@ -64,12 +65,19 @@ export class HttpTransport implements Transport {
     }
   }
 
-  listen(id: NodeId, receive: (m: Message) => void): void {
+  listen(id: NodeId, receive: (m: Message) => void, peerGone?: (peer: NodeId) => void): void {
     this.receivers.set(id, receive);
+    if (peerGone) this.goneReceivers.set(id, peerGone);
   }
 
   close(id: NodeId): void {
     this.receivers.delete(id);
+    this.goneReceivers.delete(id);
+  }
+
+  /** A peer's message stream into this node closed (peer-app.ts): tell the local receivers. */
+  peerGone(peer: NodeId): void {
+    for (const gone of this.goneReceivers.values()) gone(peer);
   }
 
   /** Hands messages that arrived on the peer port to their receiver. */

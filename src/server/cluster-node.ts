@@ -178,6 +178,7 @@ export class ClusterNode {
         for (const m of msgs) this.contact.set(m.from, now);
         this.transport.deliver(msgs);
       },
+      onStreamClosed: (from) => this.transport.peerGone(from),
       logger: this.log,
       // Answered once appended: the follower that forwarded it waits for (index, term) itself.
       onPropose: (data) => this.raft.append(this.stamp(data)),

@@ -55,6 +55,8 @@ export interface SimStats {
   removedStayingUp: number;
   /** Readies taken while an earlier one's write was still in flight. */
   pipelinedReadies: number;
+  /** Crashes and stops whose peers saw the connections close (RaftCore.leaderGone). */
+  connectionsClosed: number;
 }
 
 export const emptyStats = (): SimStats => ({
@@ -77,6 +79,7 @@ export const emptyStats = (): SimStats => ({
   slowDisks: 0,
   removedStayingUp: 0,
   pipelinedReadies: 0,
+  connectionsClosed: 0,
 });
 
 /** The storage the simulator gives a node: the in-memory one, with the checker looking at every
@@ -222,7 +225,8 @@ export class SimCluster {
     const net = this.net;
     const transport: Transport = {
       send: (ms) => net.send(ms),
-      listen: (id, receive) => net.listen(id, (m) => (n.paused ? n.inbox.push(m) : receive(m))),
+      listen: (id, receive, gone) =>
+        net.listen(id, (m) => (n.paused ? n.inbox.push(m) : receive(m)), gone && ((peer) => (n.paused ? n.deferred.push(() => gone(peer)) : gone(peer)))),
       close: (id) => net.close(id),
     };
     const o = this.opts;
@@ -292,6 +296,7 @@ export class SimCluster {
     n.driver!.halt();
     n.disk.crash();
     n.up = false;
+    this.connectionsClose(n, 0.7);
     n.paused = false;
     n.deferred = [];
     n.inbox = [];
@@ -312,9 +317,18 @@ export class SimCluster {
       d.halt();
       n.up = false;
       n.stopping = false;
+      this.connectionsClose(n, 1);
       this.log(() => `${n.id} STOPPED`);
       then?.();
     });
+  }
+
+  /** `n`'s process is gone: with probability `p` (a process that exited or was killed, not a
+   * machine that went silent) its peers see its connections close within a few ms. */
+  private connectionsClose(n: SimNode, p: number): void {
+    if (!this.rand.chance(p)) return;
+    this.stats.connectionsClosed++;
+    this.net.peerGone(n.id, 1 + this.rand.int(3));
   }
 
   /** The disk of `n` takes `ms` more per flush for `forMs`. */
