@@ -190,6 +190,23 @@ describe('peer streams (POST /raft/stream)', () => {
     assert.equal(r2.status, 400);
     assert.equal(got.length, 1, 'only the batch before the malformed one was stepped');
   });
+
+  it("reports a sender's stream that closes — ended, or cut off as by a killed process — by the sender's id", async () => {
+    const closed: string[] = [];
+    const srv = createServer(createPeerListener({ token: TOKEN, onMessages: () => undefined, onStreamClosed: (from) => closed.push(from) })).listen(0, '127.0.0.1');
+    await new Promise((r) => srv.once('listening', r));
+    const port = (srv.address() as AddressInfo).port;
+    await stream(port, { 'x-muster-token': TOKEN, 'x-muster-from': 'n1' }, [frame([hb])]);
+    // A stream cut off mid-way (its socket destroyed, as when the sending process is killed).
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/raft/stream', method: 'POST', headers: { 'x-muster-token': TOKEN, 'x-muster-from': 'n3' }, agent: false });
+      req.on('error', () => undefined);
+      req.write(frame([hb]), () => setTimeout(() => (req.destroy(), resolve()), 20));
+    });
+    for (let i = 0; i < 50 && closed.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    srv.close();
+    assert.deepEqual(closed, ['n1', 'n3']);
+  });
 });
 
 describe('http transport', () => {
