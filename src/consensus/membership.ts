@@ -80,14 +80,16 @@ export function applyConfChange(r: RaftCore, cc: ConfChange): void {
     case 'bootstrap':
       r.conf = { voters: [...cc.voters], learners: [], addresses: { ...cc.addresses } };
       break;
+    // The voter and learner lists are replaced, never changed in place: a list handed out
+    // earlier (RaftCore.commitVoters, the voters a commit was decided by) stays what it was.
     case 'addLearner':
-      if (!c.voters.includes(cc.node) && !c.learners.includes(cc.node)) c.learners.push(cc.node);
+      if (!c.voters.includes(cc.node) && !c.learners.includes(cc.node)) c.learners = [...c.learners, cc.node];
       if (cc.address !== undefined) c.addresses[cc.node] = cc.address;
       break;
     case 'promote':
       if (c.learners.includes(cc.node)) {
         c.learners = c.learners.filter((n) => n !== cc.node);
-        c.voters.push(cc.node);
+        c.voters = [...c.voters, cc.node];
       }
       break;
     case 'remove':
