@@ -11,13 +11,14 @@ import { checkMessage } from './message-check.ts';
 import { applyConfChange, checkConfChange, hasUnappliedConf } from './membership.ts';
 import { cloneConf, emptyConf, resolveConfig, type Mutations, type RaftConfig, type Resolved } from './raft-config.ts';
 import { RaftLog } from './log.ts';
-import { Progress } from './progress.ts';
 import { campaign, handleVoteRequest, tickElection, tickLeader } from './election.ts';
+import type { Progress } from './progress.ts';
 import { ReadOnly } from './read-only.ts';
+import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate, leaderGone } from './roles.ts';
 import { advanceReady, hasReady, takeReady } from './ready.ts';
 import { stepCandidate } from './step-candidate.ts';
 import { stepFollower } from './step-follower.ts';
-import { bcastAppend, maybeCommit, pinnedImages, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
+import { maybeCommit, pinnedImages, sendAppend, sendTimeoutNow, serveRead, stepLeader } from './step-leader.ts';
 import {
   EntryType,
   MessageType,
@@ -263,27 +264,9 @@ export class RaftCore {
     else sendAppend(this, to, true);
   }
 
-  /**
-   * The transport saw `peer`'s connection close: its process stopped or crashed (or its stream is
-   * being reopened). If `peer` is this follower's leader, forget it: answer (pre)votes at once and
-   * campaign soon instead of after a whole election timeout. The surviving voters take turns by
-   * their order of ids (this node's rank among the voters other than `peer`): the first campaigns
-   * after 1–2 ticks, the next a slot of electionTicks / (voters - 1) ticks later, and so on — had
-   * they all campaigned at random within a short window, their pre-votes would cross and split the
-   * vote (each then waits a whole randomized timeout). A leader that is in fact alive wins the
-   * follower back with its next heartbeat, and the voters still hearing it refuse the pre-votes.
-   * Safety never depends on when an election starts; but with lease reads this node may have
-   * confirmed the round a lease rests on (lease.ts), so then it waits out the timeout as before.
-   */
+  /** The transport saw `peer`'s connection close (roles.ts: leaderGone). */
   leaderGone(peer: NodeId): void {
-    if (this.cfg.leaseReads || this.role !== Role.Follower || this.lead !== peer) return;
-    this.becomeFollower(this.term, null);
-    this.leaderContactTick = -Infinity;
-    const others = this.conf.voters.filter((v) => v !== peer).sort();
-    const rank = Math.max(0, others.indexOf(this.id));
-    const slot = Math.max(2, Math.floor(this.cfg.electionTicks / Math.max(1, others.length)));
-    const wait = 1 + rank * slot + this.cfg.rand.int(slot >> 1); // ticks until this node campaigns
-    this.electionElapsed = Math.max(0, this.randomizedElectionTimeout - wait);
+    leaderGone(this, peer);
   }
 
   // ---- roles --------------------------------------------------------------------------------
@@ -305,84 +288,19 @@ export class RaftCore {
   }
 
   becomeFollower(term: number, lead: NodeId | null): void {
-    const wasLeader = this.role === Role.Leader;
-    if (term !== this.term) {
-      this.term = term;
-      this.vote = null;
-    }
-    const leaderChanged = lead !== this.lead;
-    this.role = Role.Follower;
-    this.lead = lead;
-    this.resetTimers();
-    if (wasLeader) this.abandonLeaderReads();
-    if (leaderChanged) this.failForwardedReads();
-    this.prs.clear();
-    this.votes.clear();
-    this.selfVotePending = false;
+    becomeFollower(this, term, lead);
   }
 
   becomePreCandidate(): void {
-    this.role = Role.PreCandidate;
-    this.lead = null;
-    this.votes.clear();
-    this.failForwardedReads();
-    this.resetTimers();
+    becomePreCandidate(this);
   }
 
   becomeCandidate(): void {
-    this.term++;
-    this.vote = this.id;
-    this.role = Role.Candidate;
-    this.lead = null;
-    this.votes.clear();
-    this.failForwardedReads();
-    this.resetTimers();
+    becomeCandidate(this);
   }
 
   becomeLeader(): void {
-    this.role = Role.Leader;
-    this.lead = this.id;
-    this.resetTimers();
-    this.readOnly.reset();
-    this.selfVotePending = false;
-    this.prs.clear();
-    const last = this.log.lastIndex();
-    for (const id of [...this.conf.voters, ...this.conf.learners]) {
-      const pr = new Progress(id, last + 1, this.cfg.maxInflight);
-      pr.recentActive = true;
-      if (id === this.id) pr.match = this.log.persistedIndex();
-      this.prs.set(id, pr);
-    }
-    // Configuration entries inherited above the applied index block further changes.
-    this.pendingConfIndex = 0;
-    const above = this.log.slice(this.log.applied + 1, last + 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) ?? [];
-    for (const e of above) if (e.type === EntryType.Conf) this.pendingConfIndex = e.index;
-    // A new leader appends an empty entry of its term at once: entries of earlier terms commit
-    // only with it.
-    this.log.append([{ index: last + 1, term: this.term, type: EntryType.Normal }]);
-    bcastAppend(this);
-  }
-
-  private resetTimers(): void {
-    this.electionElapsed = 0;
-    this.heartbeatElapsed = 0;
-    this.randomizedElectionTimeout = this.cfg.electionTicks + this.cfg.rand.int(this.cfg.electionTicks);
-    this.leadTransferee = null;
-    this.transferElapsed = 0;
-  }
-
-  private abandonLeaderReads(): void {
-    const all = [...this.readOnly.waiting, ...this.readOnly.pending];
-    for (const r of all) {
-      if (r.from === this.id) this.readStates.push({ context: r.context, index: 0, error: 'DROPPED', leader: this.lead });
-      else this.send({ type: MessageType.ReadIndexResp, to: r.from, term: this.term, reject: true, context: r.context });
-    }
-    this.readOnly.reset();
-  }
-
-  private failForwardedReads(): void {
-    for (const context of this.forwardedReads) this.readStates.push({ context, index: 0, error: 'DROPPED', leader: this.lead });
-    this.forwardedReads.clear();
+    becomeLeader(this);
   }
 
   // ---- snapshots ----------------------------------------------------------------------------

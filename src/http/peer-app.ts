@@ -169,14 +169,8 @@ function readStream(opts: PeerAppOptions, req: IncomingMessage, res: ServerRespo
       if (buf.length < 4 + n) break;
       const body = buf.subarray(4, 4 + n);
       buf = buf.subarray(4 + n);
-      let msgs: Message[];
-      try {
-        msgs = decodeBatch(body, opts.nodeId);
-      } catch (e) {
-        if (!(e instanceof PeerCodecError)) throw e;
-        opts.logger?.warn({ remote: req.socket.remoteAddress, from, err: e.message }, 'malformed peer batch refused');
-        return refuse(400, { code: e.code, message: e.message });
-      }
+      const msgs = decodeOrRefusal(opts, req, body, from);
+      if (msgs instanceof PeerCodecError) return refuse(400, { code: msgs.code, message: msgs.message });
       opts.onMessages(msgs);
     }
   });
@@ -189,18 +183,25 @@ function readStream(opts: PeerAppOptions, req: IncomingMessage, res: ServerRespo
   if (from !== undefined) req.on('close', () => opts.onStreamClosed?.(from));
 }
 
+/** Decodes a batch; a malformed one is logged and returned as the refusal to answer (400). */
+function decodeOrRefusal(opts: PeerAppOptions, req: IncomingMessage, body: Uint8Array, from: string | undefined): Message[] | PeerCodecError {
+  try {
+    return decodeBatch(body, opts.nodeId);
+  } catch (e) {
+    if (!(e instanceof PeerCodecError)) throw e;
+    opts.logger?.warn({ remote: req.socket.remoteAddress, from, err: e.message }, 'malformed peer batch refused');
+    return e;
+  }
+}
+
 function deliverBatch(opts: PeerAppOptions, req: IncomingMessage, res: ServerResponse, body: Buffer, from: string | undefined): void {
   if (body.length === 0) {
     sendJson(res, 400, { code: 'PEER_BAD_BATCH', message: 'body must be a msgpack array of messages' });
     return;
   }
-  let msgs: Message[];
-  try {
-    msgs = decodeBatch(body, opts.nodeId);
-  } catch (e) {
-    if (!(e instanceof PeerCodecError)) throw e;
-    opts.logger?.warn({ remote: req.socket.remoteAddress, from, err: e.message }, 'malformed peer batch refused');
-    sendJson(res, 400, { code: e.code, message: e.message });
+  const msgs = decodeOrRefusal(opts, req, body, from);
+  if (msgs instanceof PeerCodecError) {
+    sendJson(res, 400, { code: msgs.code, message: msgs.message });
     return;
   }
   opts.onMessages(msgs);

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 
 export const CORE_FILES = [
   'raft.ts',
+  'roles.ts',
   'raft-config.ts',
   'membership.ts',
   'step-leader.ts',
